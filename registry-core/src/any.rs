@@ -1,0 +1,118 @@
+//! The default registry: handlers of any signature, checked when they are looked up.
+
+use std::any::{type_name, Any};
+use std::fmt;
+
+use crate::error::Error;
+use crate::registry::{Registry, RegistryDecl};
+
+/// A handler of any type, as held by the default registry [`HANDLERS`].
+///
+/// It can only be taken out as the type it was stored with ([`AnyHandler::downcast`]), so a
+/// function can never be called through the wrong signature.
+#[derive(Clone, Copy)]
+pub struct AnyHandler {
+    value: &'static (dyn Any + Send + Sync),
+    type_name: fn() -> &'static str,
+}
+
+impl AnyHandler {
+    /// Wraps a handler stored in a `static` (what `#[handler]` does).
+    pub const fn new<F: Any + Send + Sync>(handler: &'static F) -> Self {
+        AnyHandler {
+            value: handler,
+            type_name: type_name::<F>,
+        }
+    }
+
+    /// Wraps a handler created at run time, for [`Registry::register`] on the default registry.
+    /// Moves `handler` to a small allocation that lives for the rest of the program, so call it
+    /// when installing a handler, not per request.
+    ///
+    /// ```
+    /// use registry_core::{AnyHandler, Registry};
+    /// let reg: Registry<AnyHandler> = Registry::new();
+    /// reg.register("double", AnyHandler::leak((|x| x * 2) as fn(i32) -> i32))?;
+    /// assert_eq!(reg.get_as::<fn(i32) -> i32>("double")?(21), 42);
+    /// # Ok::<(), registry_core::Error>(())
+    /// ```
+    pub fn leak<F: Any + Send + Sync>(handler: F) -> Self {
+        Self::new(Box::leak(Box::new(handler)))
+    }
+
+    /// The handler, if it was stored as an `F`.
+    #[inline]
+    pub fn downcast<F: Copy + 'static>(self) -> Option<F> {
+        self.value.downcast_ref::<F>().copied()
+    }
+
+    /// The name of the type the handler was stored with.
+    pub fn type_name(self) -> &'static str {
+        (self.type_name)()
+    }
+}
+
+impl fmt::Debug for AnyHandler {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_tuple("AnyHandler").field(&self.type_name()).finish()
+    }
+}
+
+impl Registry<AnyHandler> {
+    /// Looks `name` up and returns its handler as an `F`.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] (with a suggestion) or, if the handler has another type,
+    /// [`Error::SignatureMismatch`] naming both types and where the handler is defined.
+    #[inline]
+    pub fn get_as<F: Copy + Send + Sync + 'static>(&self, name: &str) -> Result<F, Error> {
+        let handler = self.lookup(name)?;
+        match handler.downcast::<F>() {
+            Some(f) => Ok(f),
+            None => Err(self.mismatch::<F>(name, handler)),
+        }
+    }
+
+    #[cold]
+    fn mismatch<F>(&self, name: &str, handler: AnyHandler) -> Error {
+        let location = self
+            .entries()
+            .into_iter()
+            .find(|entry| entry.name() == name || entry.aliases().contains(&name))
+            .map(|entry| entry.location())
+            .expect("a handler that was just found has an entry");
+        Error::SignatureMismatch {
+            name: name.to_owned(),
+            expected: type_name::<F>(),
+            found: handler.type_name(),
+            location,
+        }
+    }
+}
+
+/// The default registry: `#[handler("name")]` without `registry = …` registers here, whatever
+/// the function's signature. Take handlers out with [`get`].
+pub static HANDLERS: Registry<AnyHandler> = Registry::__linked();
+
+/// Lets `#[handler]` name the default registry's handler type through the path `HANDLERS`.
+#[doc(hidden)]
+#[allow(non_camel_case_types)]
+pub struct HANDLERS {}
+
+impl RegistryDecl for HANDLERS {
+    type Handler = AnyHandler;
+}
+
+/// The handler `name` from the default registry [`HANDLERS`], as an `F`.
+///
+/// ```ignore
+/// let add = handler_registry::get::<fn(i32, i32) -> i32>("math.add")?;
+/// ```
+///
+/// # Errors
+/// [`Error::NotFound`] with a "did you mean" suggestion, or [`Error::SignatureMismatch`] if the
+/// handler was declared with another signature.
+#[inline]
+pub fn get<F: Copy + Send + Sync + 'static>(name: &str) -> Result<F, Error> {
+    HANDLERS.get_as(name)
+}

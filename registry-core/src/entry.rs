@@ -1,0 +1,104 @@
+//! What `#[handler]` submits at link time, and what `entries()` reports.
+
+use std::any::Any;
+use std::borrow::Cow;
+
+use crate::error::Location;
+
+/// One `#[handler]` declaration, placed in the link-time table by the macro.
+///
+/// `registry` is the address of the target registry (entries for every registry share one
+/// table and are sorted out at freeze time); `handler` holds the function pointer, already
+/// coerced to the registry's handler type by the macro, so the downcast at freeze time cannot
+/// fail for macro-generated entries.
+#[doc(hidden)]
+pub struct StaticEntry {
+    pub registry: &'static (dyn Any + Send + Sync),
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    pub doc: &'static str,
+    pub module_path: &'static str,
+    pub file: &'static str,
+    pub line: u32,
+    pub dynamic: bool,
+    pub handler: &'static (dyn Any + Send + Sync),
+}
+
+inventory::collect!(StaticEntry);
+
+impl StaticEntry {
+    pub(crate) fn location(&self) -> Location {
+        Location {
+            module_path: self.module_path,
+            file: self.file,
+            line: self.line,
+        }
+    }
+}
+
+/// How a name's handler can change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Kind {
+    /// Declared with `#[handler]`, fixed for the life of the process.
+    Static,
+    /// Declared with `#[handler]` + `#[dynamic]`, or installed at run time: replaceable and
+    /// removable. `version` starts at 0 and grows with every replacement.
+    Dynamic {
+        /// The installed version.
+        version: u64,
+    },
+}
+
+/// A snapshot of one registered handler, as returned by
+/// [`Registry::entries`](crate::Registry::entries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EntryInfo {
+    pub(crate) name: Cow<'static, str>,
+    pub(crate) aliases: &'static [&'static str],
+    pub(crate) doc: &'static str,
+    pub(crate) location: Location,
+    pub(crate) kind: Kind,
+}
+
+impl EntryInfo {
+    /// The handler's primary name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// Extra names that resolve to the same handler (`aliases = [...]`).
+    pub fn aliases(&self) -> &'static [&'static str] {
+        self.aliases
+    }
+
+    /// The function's `///` doc comment, trimmed; empty when it has none.
+    pub fn doc(&self) -> &'static str {
+        self.doc
+    }
+
+    /// The module that declared the handler; empty for names installed at run time.
+    pub fn module_path(&self) -> &'static str {
+        self.location.module_path
+    }
+
+    /// The source file of the declaration or of the call that installed the current handler.
+    pub fn file(&self) -> &'static str {
+        self.location.file
+    }
+
+    /// The line of the declaration or of the call that installed the current handler.
+    pub fn line(&self) -> u32 {
+        self.location.line
+    }
+
+    /// The declaration's location as one value (`Display` prints `file:line`).
+    pub fn location(&self) -> Location {
+        self.location
+    }
+
+    /// Whether the handler is static or dynamic, and its version.
+    pub fn kind(&self) -> Kind {
+        self.kind
+    }
+}

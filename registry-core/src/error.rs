@@ -1,0 +1,294 @@
+//! The one error type of the crate, and the name rules it reports on.
+
+use std::fmt;
+
+/// Where a handler was declared with `#[handler]`, or installed at run time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Location {
+    pub(crate) module_path: &'static str,
+    pub(crate) file: &'static str,
+    pub(crate) line: u32,
+}
+
+impl Location {
+    /// The module that declared the handler; empty for names installed at run time.
+    pub fn module_path(&self) -> &'static str {
+        self.module_path
+    }
+
+    /// The source file, as `file!()` reports it.
+    pub fn file(&self) -> &'static str {
+        self.file
+    }
+
+    /// The line of the `#[handler]` attribute or of the run-time call that installed it.
+    pub fn line(&self) -> u32 {
+        self.line
+    }
+
+    #[track_caller]
+    pub(crate) fn caller() -> Self {
+        let caller = std::panic::Location::caller();
+        Location {
+            module_path: "",
+            file: caller.file(),
+            line: caller.line(),
+        }
+    }
+}
+
+impl fmt::Display for Location {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}:{}", self.file, self.line)
+    }
+}
+
+/// Two declarations of the same name in one registry, found by [`Registry::freeze`](crate::Registry::freeze).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Clash {
+    pub(crate) name: &'static str,
+    pub(crate) first: Location,
+    pub(crate) second: Location,
+}
+
+impl Clash {
+    /// The name (primary or alias) declared twice.
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// The declaration that sorts first (by file, then line).
+    pub fn first(&self) -> Location {
+        self.first
+    }
+
+    /// The other declaration.
+    pub fn second(&self) -> Location {
+        self.second
+    }
+}
+
+/// Why a string is not a valid handler name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum NameError {
+    /// The name is the empty string.
+    Empty,
+    /// The name is longer than [`MAX_NAME_LEN`] bytes.
+    TooLong {
+        /// The name's length in bytes.
+        len: usize,
+    },
+    /// The name contains a whitespace character.
+    Whitespace {
+        /// Byte offset of the offending character.
+        at: usize,
+    },
+    /// The name contains a control character.
+    Control {
+        /// Byte offset of the offending character.
+        at: usize,
+    },
+}
+
+/// The longest handler name accepted, in bytes.
+pub const MAX_NAME_LEN: usize = 256;
+
+/// Checks the rules every handler name follows: non-empty, at most [`MAX_NAME_LEN`] bytes, no
+/// whitespace and no control characters. `#[handler]` applies the same rules at compile time.
+///
+/// ```
+/// use registry_core::{validate_name, NameError};
+/// assert_eq!(validate_name("order.refresh"), Ok(()));
+/// assert_eq!(validate_name("two words"), Err(NameError::Whitespace { at: 3 }));
+/// ```
+pub fn validate_name(name: &str) -> Result<(), NameError> {
+    if name.is_empty() {
+        return Err(NameError::Empty);
+    }
+    if name.len() > MAX_NAME_LEN {
+        return Err(NameError::TooLong { len: name.len() });
+    }
+    for (at, c) in name.char_indices() {
+        if c.is_whitespace() {
+            return Err(NameError::Whitespace { at });
+        }
+        if c.is_control() {
+            return Err(NameError::Control { at });
+        }
+    }
+    Ok(())
+}
+
+impl fmt::Display for NameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NameError::Empty => f.write_str("a handler name cannot be empty"),
+            NameError::TooLong { len } => write!(
+                f,
+                "a handler name is at most {MAX_NAME_LEN} bytes; this one has {len}"
+            ),
+            NameError::Whitespace { at } => write!(
+                f,
+                "a handler name cannot contain whitespace (found at byte {at}); use `.`, `_` or `-` instead"
+            ),
+            NameError::Control { at } => write!(
+                f,
+                "a handler name cannot contain control characters (found at byte {at})"
+            ),
+        }
+    }
+}
+
+/// Everything that can go wrong when registering, looking up or replacing a handler.
+///
+/// Every message says what to do next and, where a handler is involved, where it is defined.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Error {
+    /// No handler has this name. `suggestion` is the closest registered name, when one is close.
+    NotFound {
+        /// The name looked up (cut to a readable length).
+        name: String,
+        /// The closest registered name by edit distance, if one is close enough to be a typo.
+        suggestion: Option<String>,
+    },
+    /// The default registry holds this name, but with another signature.
+    SignatureMismatch {
+        /// The handler's name.
+        name: String,
+        /// The type the caller asked for.
+        expected: &'static str,
+        /// The type the handler was registered with.
+        found: &'static str,
+        /// Where the handler is defined.
+        location: Location,
+    },
+    /// Two or more declarations share a name (primary names and aliases alike).
+    Duplicate {
+        /// Every clash, sorted by name.
+        clashes: Vec<Clash>,
+    },
+    /// The name belongs to a static handler, which cannot be replaced, removed or shadowed.
+    NotDynamic {
+        /// The handler's name.
+        name: String,
+        /// Where the handler is defined.
+        location: Location,
+    },
+    /// A run-time or `#[dynamic]` handler already holds the name.
+    AlreadyRegistered {
+        /// The handler's name.
+        name: String,
+        /// Where the current handler was declared or installed.
+        location: Location,
+    },
+    /// `register_versioned` offered a version that is not newer than the installed one.
+    Stale {
+        /// The handler's name.
+        name: String,
+        /// The installed version.
+        current: u64,
+        /// The version that was offered and refused.
+        offered: u64,
+    },
+    /// The name breaks the naming rules (see [`validate_name`]).
+    InvalidName {
+        /// The rejected name (cut to a readable length).
+        name: String,
+        /// Which rule it breaks.
+        reason: NameError,
+    },
+}
+
+impl Error {
+    pub(crate) fn not_found(name: &str, suggestion: Option<&str>) -> Self {
+        Error::NotFound {
+            name: shown(name),
+            suggestion: suggestion.map(str::to_owned),
+        }
+    }
+
+    pub(crate) fn invalid_name(name: &str, reason: NameError) -> Self {
+        Error::InvalidName {
+            name: shown(name),
+            reason,
+        }
+    }
+}
+
+/// Keeps error values small and printable when the input is huge or hostile.
+pub(crate) fn shown(name: &str) -> String {
+    const SHOWN: usize = 80;
+    if name.len() <= SHOWN {
+        return name.to_owned();
+    }
+    let mut end = SHOWN;
+    while !name.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}… ({} bytes)", &name[..end], name.len())
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::NotFound {
+                name,
+                suggestion: Some(suggestion),
+            } => write!(f, "no handler named `{name}`; did you mean `{suggestion}`?"),
+            Error::NotFound {
+                name,
+                suggestion: None,
+            } => write!(
+                f,
+                "no handler named `{name}`; `Registry::entries()` lists the registered names"
+            ),
+            Error::SignatureMismatch {
+                name,
+                expected,
+                found,
+                location,
+            } => write!(
+                f,
+                "handler `{name}` (defined at {location}) has type `{found}`, not the requested `{expected}`; ask for `{found}` or change the handler"
+            ),
+            Error::Duplicate { clashes } => {
+                write!(f, "{} duplicate handler name", clashes.len())?;
+                if clashes.len() != 1 {
+                    f.write_str("s")?;
+                }
+                f.write_str(" (rename one of each pair or put it in another registry):")?;
+                for clash in clashes {
+                    write!(
+                        f,
+                        "\n  `{}` is declared at {} and at {}",
+                        clash.name, clash.first, clash.second
+                    )?;
+                }
+                Ok(())
+            }
+            Error::NotDynamic { name, location } => write!(
+                f,
+                "handler `{name}` (defined at {location}) is static and cannot be replaced, removed or shadowed; mark it `#[dynamic]` to change it at run time"
+            ),
+            Error::AlreadyRegistered { name, location } => write!(
+                f,
+                "a handler named `{name}` is already registered (at {location}); use `replace` or `register_versioned` to swap it"
+            ),
+            Error::Stale {
+                name,
+                current,
+                offered,
+            } => write!(
+                f,
+                "version {offered} of `{name}` is stale: version {current} is installed; offer a version greater than {current}"
+            ),
+            Error::InvalidName { name, reason } => {
+                write!(f, "invalid handler name `{}`: {reason}", name.escape_debug())
+            }
+        }
+    }
+}
+
+impl std::error::Error for Error {}

@@ -1,0 +1,27 @@
+//! Runtime of [handler-registry](https://docs.rs/handler-registry): the frozen lock-free table,
+//! the run-time overlay, the default registry and the error type.
+//!
+//! Programs depend on the `handler-registry` facade, which re-exports this crate together with
+//! the `#[handler]`, `#[registry]` and `#[dynamic]` attributes.
+
+mod any;
+mod entry;
+mod error;
+mod frozen;
+mod registry;
+mod suggest;
+mod sync;
+
+pub use any::{get, AnyHandler, HANDLERS};
+pub use entry::{EntryInfo, Kind};
+pub use error::{validate_name, Clash, Error, Location, NameError, MAX_NAME_LEN};
+pub use registry::Registry;
+
+/// What the macros expand to. Not public API: it may change in any release.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::any::AnyHandler;
+    pub use crate::entry::StaticEntry;
+    pub use crate::registry::{Registry, RegistryDecl};
+    pub use inventory::submit;
+}

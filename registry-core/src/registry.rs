@@ -1,0 +1,532 @@
+//! `Registry<F>`: the frozen table for declared handlers plus the overlay for changing ones.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt;
+
+use once_cell::sync::OnceCell;
+
+use crate::entry::{EntryInfo, Kind, StaticEntry};
+use crate::error::{validate_name, Error, Location};
+use crate::frozen::{Frozen, Meta};
+use crate::suggest;
+use crate::sync::{AtomicUsize, Ordering, RwLock};
+
+/// A registry of handlers of type `F`, looked up by name.
+///
+/// Declare one with `#[registry]` (link-time handlers from `#[handler]` anywhere in the program
+/// are collected into it) or build a standalone one with [`Registry::new`].
+///
+/// Names declared with `#[handler]` are frozen into an immutable table on first use (or by
+/// [`freeze`](Registry::freeze)): looking them up takes no lock, writes no shared memory and
+/// allocates nothing. `#[dynamic]` handlers and names added at run time live in a small
+/// lock-guarded overlay that can replace, add and remove entries; a registry with no run-time
+/// names never touches that lock on a miss.
+///
+/// ```
+/// use registry_core::{Error, Registry};
+///
+/// let math: Registry<fn(i32, i32) -> i32> = Registry::new();
+/// math.register("add", |a, b| a + b)?;
+/// assert_eq!(math.get("add").map(|f| f(2, 3)), Some(5));
+/// assert!(matches!(math.lookup("ad"), Err(Error::NotFound { suggestion: Some(s), .. }) if s == "add"));
+/// # Ok::<(), Error>(())
+/// ```
+pub struct Registry<F: 'static> {
+    linked: bool,
+    frozen: OnceCell<Result<Frozen<F>, Error>>,
+    /// Count of run-time names (not owned by a declaration): lets a miss skip the overlay.
+    runtime_names: AtomicUsize,
+    overlay: RwLock<Overlay<F>>,
+}
+
+struct Overlay<F> {
+    map: Option<HashMap<Box<str>, Installed<F>>>,
+}
+
+struct Installed<F> {
+    handler: F,
+    version: u64,
+    location: Location,
+    /// Index of the `#[dynamic]` declaration owning this name, if any.
+    declared: Option<u32>,
+}
+
+/// The overlay key a write goes to: a `#[dynamic]` declaration's primary name, or a run-time name.
+enum Target<'a> {
+    Declared { primary: &'static str, entry: u32 },
+    Runtime(&'a str),
+}
+
+impl<F> Overlay<F> {
+    fn get(&self, name: &str) -> Option<&Installed<F>> {
+        self.map.as_ref()?.get(name)
+    }
+
+    fn get_mut(&mut self, name: &str) -> Option<&mut Installed<F>> {
+        self.map.as_mut()?.get_mut(name)
+    }
+
+    fn insert(&mut self, name: &str, installed: Installed<F>) {
+        self.map
+            .get_or_insert_with(HashMap::new)
+            .insert(name.into(), installed);
+    }
+
+    fn remove(&mut self, name: &str) -> Option<Installed<F>> {
+        self.map.as_mut()?.remove(name)
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (&str, &Installed<F>)> {
+        self.map.iter().flatten().map(|(k, v)| (&**k, v))
+    }
+
+    fn len(&self) -> usize {
+        self.map.as_ref().map_or(0, HashMap::len)
+    }
+}
+
+impl<F: 'static> Registry<F> {
+    /// A standalone registry: it holds only what is registered at run time, never `#[handler]`
+    /// declarations. Usable in a `static` and in tests.
+    pub const fn new() -> Self {
+        Self::with_link(false)
+    }
+
+    /// The registry behind a `#[registry]` static: collects the `#[handler]` declarations that
+    /// target it.
+    #[doc(hidden)]
+    pub const fn __linked() -> Self {
+        Self::with_link(true)
+    }
+
+    const fn with_link(linked: bool) -> Self {
+        Registry {
+            linked,
+            frozen: OnceCell::new(),
+            runtime_names: AtomicUsize::new(0),
+            overlay: RwLock::new(Overlay { map: None }),
+        }
+    }
+}
+
+impl<F: Copy + Send + Sync + 'static> Registry<F> {
+    /// A standalone registry whose names are frozen at once from `handlers`, as if each had been
+    /// declared with `#[handler]`: lookups are lock-free and the names can never be replaced.
+    ///
+    /// Fails with [`Error::Duplicate`] or [`Error::InvalidName`] like a declared registry would.
+    ///
+    /// ```
+    /// use registry_core::Registry;
+    /// let ops = Registry::<fn(u8) -> u8>::with_static([("inc", (|x| x + 1) as fn(u8) -> u8)])?;
+    /// assert_eq!(ops.get("inc").map(|f| f(1)), Some(2));
+    /// # Ok::<(), registry_core::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn with_static(
+        handlers: impl IntoIterator<Item = (&'static str, F)>,
+    ) -> Result<Self, Error> {
+        let location = Location::caller();
+        let metas = handlers
+            .into_iter()
+            .map(|(name, handler)| Meta {
+                name,
+                aliases: &[],
+                doc: "",
+                location,
+                dynamic: false,
+                handler,
+            })
+            .collect();
+        let frozen = Frozen::build(metas)?;
+        let registry = Self::new();
+        if registry.frozen.set(Ok(frozen)).is_err() {
+            unreachable!("a new registry has no frozen table");
+        }
+        Ok(registry)
+    }
+
+    /// Builds the frozen table from the `#[handler]` declarations, if that has not happened yet.
+    ///
+    /// Idempotent: every call returns the outcome of the first. Call it at startup to turn
+    /// duplicate names into a clean error instead of a panic at the first lookup.
+    ///
+    /// # Errors
+    /// [`Error::Duplicate`] listing every name declared twice with both locations.
+    pub fn freeze(&self) -> Result<(), Error> {
+        match self.frozen.get_or_init(|| self.build()) {
+            Ok(_) => Ok(()),
+            Err(error) => Err(error.clone()),
+        }
+    }
+
+    fn build(&self) -> Result<Frozen<F>, Error> {
+        if !self.linked {
+            return Ok(Frozen::empty());
+        }
+        let mut metas = Vec::new();
+        let mut mistyped = None;
+        for entry in inventory::iter::<StaticEntry>() {
+            if !std::ptr::addr_eq(entry.registry, self) {
+                continue;
+            }
+            match entry.handler.downcast_ref::<F>() {
+                Some(&handler) => metas.push(Meta {
+                    name: entry.name,
+                    aliases: entry.aliases,
+                    doc: entry.doc,
+                    location: entry.location(),
+                    dynamic: entry.dynamic,
+                    handler,
+                }),
+                None => mistyped = Some(entry),
+            }
+        }
+        if let Some(entry) = mistyped {
+            return Err(Error::SignatureMismatch {
+                name: entry.name.to_owned(),
+                expected: std::any::type_name::<F>(),
+                found: "a value of another type",
+                location: entry.location(),
+            });
+        }
+        let frozen = Frozen::build(metas)?;
+        let mut overlay = self.overlay.write();
+        for (index, meta) in frozen.entries.iter().enumerate() {
+            if meta.dynamic {
+                overlay.insert(
+                    meta.name,
+                    Installed {
+                        handler: meta.handler,
+                        version: 0,
+                        location: meta.location,
+                        declared: Some(index as u32),
+                    },
+                );
+            }
+        }
+        Ok(frozen)
+    }
+
+    #[inline]
+    fn frozen(&self) -> &Frozen<F> {
+        match self.frozen.get() {
+            Some(Ok(frozen)) => frozen,
+            _ => self.frozen_slow(),
+        }
+    }
+
+    #[cold]
+    fn frozen_slow(&self) -> &Frozen<F> {
+        match self.frozen.get_or_init(|| self.build()) {
+            Ok(frozen) => frozen,
+            Err(error) => panic!("{error}"),
+        }
+    }
+
+    /// The handler registered under `name` (a primary name or an alias).
+    ///
+    /// For declared, non-dynamic names this takes no lock, performs no atomic read-modify-write
+    /// and allocates nothing; so does a miss while no name has been added at run time.
+    ///
+    /// # Panics
+    /// If this is the first use of the registry and its declarations contain duplicate names
+    /// (call [`freeze`](Registry::freeze) at startup to get that as an error instead).
+    #[inline]
+    pub fn get(&self, name: &str) -> Option<F> {
+        let frozen = self.frozen();
+        match frozen.find(name) {
+            Some(slot) if !slot.dynamic => Some(slot.handler),
+            Some(slot) => self.overlay_get(frozen.entries[slot.entry as usize].name),
+            None if self.runtime_names.load(Ordering::Acquire) == 0 => None,
+            None => self.overlay_get(name),
+        }
+    }
+
+    #[cold]
+    fn overlay_get(&self, name: &str) -> Option<F> {
+        self.overlay.read().get(name).map(|installed| installed.handler)
+    }
+
+    /// Like [`get`](Registry::get), but a miss is an [`Error::NotFound`] carrying the closest
+    /// registered name as a suggestion.
+    ///
+    /// # Errors
+    /// [`Error::NotFound`] when no handler has this name.
+    #[inline]
+    pub fn lookup(&self, name: &str) -> Result<F, Error> {
+        match self.get(name) {
+            Some(handler) => Ok(handler),
+            None => Err(self.not_found(name)),
+        }
+    }
+
+    #[cold]
+    fn not_found(&self, name: &str) -> Error {
+        let frozen = self.frozen();
+        let overlay = self.overlay.read();
+        let mut candidates: Vec<&str> = Vec::new();
+        for candidate in frozen.names() {
+            let live = match frozen.find(candidate) {
+                Some(slot) if slot.dynamic => overlay
+                    .get(frozen.entries[slot.entry as usize].name)
+                    .is_some(),
+                _ => true,
+            };
+            if live {
+                candidates.push(candidate);
+            }
+        }
+        for (candidate, installed) in overlay.iter() {
+            if installed.declared.is_none() {
+                candidates.push(candidate);
+            }
+        }
+        let suggestion = suggest::closest(name, candidates);
+        Error::not_found(name, suggestion)
+    }
+
+    /// Whether `name` currently resolves to a handler.
+    pub fn contains(&self, name: &str) -> bool {
+        self.get(name).is_some()
+    }
+
+    /// The number of handlers (not counting aliases), as [`entries`](Registry::entries) lists them.
+    pub fn len(&self) -> usize {
+        let frozen = self.frozen();
+        let fixed = frozen.entries.iter().filter(|meta| !meta.dynamic).count();
+        fixed + self.overlay.read().len()
+    }
+
+    /// Whether the registry holds no handler at all.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// A consistent snapshot of every handler, sorted by name.
+    pub fn entries(&self) -> Vec<EntryInfo> {
+        let frozen = self.frozen();
+        let mut entries: Vec<EntryInfo> = frozen
+            .entries
+            .iter()
+            .filter(|meta| !meta.dynamic)
+            .map(|meta| EntryInfo {
+                name: Cow::Borrowed(meta.name),
+                aliases: meta.aliases,
+                doc: meta.doc,
+                location: meta.location,
+                kind: Kind::Static,
+            })
+            .collect();
+        let overlay = self.overlay.read();
+        entries.extend(overlay.iter().map(|(name, installed)| {
+            let declared = installed.declared.map(|index| &frozen.entries[index as usize]);
+            EntryInfo {
+                name: match declared {
+                    Some(meta) => Cow::Borrowed(meta.name),
+                    None => Cow::Owned(name.to_owned()),
+                },
+                aliases: declared.map_or(&[], |meta| meta.aliases),
+                doc: declared.map_or("", |meta| meta.doc),
+                location: installed.location,
+                kind: Kind::Dynamic {
+                    version: installed.version,
+                },
+            }
+        }));
+        drop(overlay);
+        entries.sort_by(|a, b| a.name.cmp(&b.name));
+        entries
+    }
+
+    fn target<'a>(&self, frozen: &Frozen<F>, name: &'a str) -> Result<Target<'a>, Error> {
+        match frozen.find(name) {
+            Some(slot) if !slot.dynamic => Err(Error::NotDynamic {
+                name: name.to_owned(),
+                location: frozen.entries[slot.entry as usize].location,
+            }),
+            Some(slot) => Ok(Target::Declared {
+                primary: frozen.entries[slot.entry as usize].name,
+                entry: slot.entry,
+            }),
+            None => Ok(Target::Runtime(name)),
+        }
+    }
+
+    /// Adds a handler under `name` at run time, at version 0.
+    ///
+    /// Also re-adds a `#[dynamic]` handler's name after [`unregister`](Registry::unregister).
+    ///
+    /// # Errors
+    /// - [`Error::InvalidName`] if `name` breaks the naming rules (nothing changes);
+    /// - [`Error::NotDynamic`] if a static declaration holds the name (static names are never
+    ///   shadowed);
+    /// - [`Error::AlreadyRegistered`] if a run-time or `#[dynamic]` handler holds it.
+    #[track_caller]
+    pub fn register(&self, name: &str, handler: F) -> Result<(), Error> {
+        let location = Location::caller();
+        self.install(name, location, |current| match current {
+            None => Ok(0),
+            Some(installed) => Err(Error::AlreadyRegistered {
+                name: name.to_owned(),
+                location: installed.location,
+            }),
+        }, handler)
+    }
+
+    /// Installs `handler` under `name` only if `version` is newer than the installed one.
+    ///
+    /// An absent name has no version, so any `version` installs it; `#[dynamic]` declarations
+    /// start at version 0.
+    ///
+    /// # Errors
+    /// - [`Error::Stale`] if `version` is not greater than the installed version (nothing
+    ///   changes);
+    /// - [`Error::InvalidName`] and [`Error::NotDynamic`] as for [`register`](Registry::register).
+    #[track_caller]
+    pub fn register_versioned(&self, name: &str, version: u64, handler: F) -> Result<(), Error> {
+        let location = Location::caller();
+        self.install(name, location, |current| match current {
+            Some(installed) if version <= installed.version => Err(Error::Stale {
+                name: name.to_owned(),
+                current: installed.version,
+                offered: version,
+            }),
+            _ => Ok(version),
+        }, handler)
+    }
+
+    /// Validates, resolves and writes one name; `decide` sees the installed handler (if any)
+    /// and returns the version to install or the error to report.
+    fn install(
+        &self,
+        name: &str,
+        location: Location,
+        decide: impl FnOnce(Option<&Installed<F>>) -> Result<u64, Error>,
+        handler: F,
+    ) -> Result<(), Error> {
+        validate_name(name).map_err(|reason| Error::invalid_name(name, reason))?;
+        let frozen = self.frozen();
+        let target = self.target(frozen, name)?;
+        let (key, declared) = match target {
+            Target::Declared { primary, entry } => (primary, Some(entry)),
+            Target::Runtime(name) => (name, None),
+        };
+        let mut overlay = self.overlay.write();
+        let current = overlay.get_mut(key);
+        let version = decide(current.as_deref())?;
+        match current {
+            Some(installed) => {
+                installed.handler = handler;
+                installed.version = version;
+                installed.location = location;
+            }
+            None => {
+                overlay.insert(
+                    key,
+                    Installed {
+                        handler,
+                        version,
+                        location,
+                        declared,
+                    },
+                );
+                if declared.is_none() {
+                    self.runtime_names.fetch_add(1, Ordering::Release);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Swaps the handler of a `#[dynamic]` or run-time name and returns the previous one; the
+    /// version grows by one.
+    ///
+    /// # Errors
+    /// - [`Error::NotDynamic`] for static names;
+    /// - [`Error::NotFound`] (with a suggestion) if no handler holds the name;
+    /// - [`Error::Stale`] if the version is already `u64::MAX` and cannot grow.
+    #[track_caller]
+    pub fn replace(&self, name: &str, handler: F) -> Result<F, Error> {
+        let location = Location::caller();
+        let frozen = self.frozen();
+        let key = self.write_key(frozen, name)?;
+        let mut overlay = self.overlay.write();
+        let Some(installed) = overlay.get_mut(key) else {
+            drop(overlay);
+            return Err(self.not_found(name));
+        };
+        let Some(version) = installed.version.checked_add(1) else {
+            return Err(Error::Stale {
+                name: name.to_owned(),
+                current: installed.version,
+                offered: installed.version,
+            });
+        };
+        installed.version = version;
+        installed.location = location;
+        Ok(std::mem::replace(&mut installed.handler, handler))
+    }
+
+    /// Removes a `#[dynamic]` or run-time name and returns its handler. A `#[dynamic]` name can
+    /// be added back with [`register`](Registry::register).
+    ///
+    /// # Errors
+    /// [`Error::NotDynamic`] for static names; [`Error::NotFound`] if no handler holds the name.
+    pub fn unregister(&self, name: &str) -> Result<F, Error> {
+        let frozen = self.frozen();
+        let key = self.write_key(frozen, name)?;
+        let mut overlay = self.overlay.write();
+        match overlay.remove(key) {
+            Some(installed) => {
+                if installed.declared.is_none() {
+                    self.runtime_names.fetch_sub(1, Ordering::Release);
+                }
+                Ok(installed.handler)
+            }
+            None => {
+                drop(overlay);
+                Err(self.not_found(name))
+            }
+        }
+    }
+
+    fn write_key<'a>(&self, frozen: &Frozen<F>, name: &'a str) -> Result<&'a str, Error> {
+        Ok(match self.target(frozen, name)? {
+            Target::Declared { primary, .. } => primary,
+            Target::Runtime(name) => name,
+        })
+    }
+}
+
+impl<F: 'static> Default for Registry<F> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<F: 'static> fmt::Debug for Registry<F> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = match self.frozen.get() {
+            None => "not frozen",
+            Some(Ok(_)) => "frozen",
+            Some(Err(_)) => "failed to freeze",
+        };
+        f.debug_struct("Registry")
+            .field("handler", &std::any::type_name::<F>())
+            .field("state", &state)
+            .field("runtime_names", &self.runtime_names.load(Ordering::Relaxed))
+            .finish()
+    }
+}
+
+/// Implemented by `#[registry]` for a hidden type that shares the static's name, so that
+/// `#[handler(registry = path::TO::STATIC)]` can name the handler type through the same path.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a registry declared with `#[registry]`",
+    label = "declare it as `#[registry] static NAME: Registry<F>;`"
+)]
+pub trait RegistryDecl {
+    type Handler: Copy + Send + Sync + 'static;
+}
