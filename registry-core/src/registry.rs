@@ -33,14 +33,14 @@ use crate::sync::{AtomicUsize, Ordering, RwLock};
 /// # Ok::<(), Error>(())
 /// ```
 pub struct Registry<F: 'static> {
-    linked: bool,
-    frozen: OnceCell<Result<Frozen<F>, Error>>,
+    pub(crate) linked: bool,
+    pub(crate) frozen: OnceCell<Result<Frozen<F>, Error>>,
     /// Count of run-time names (not owned by a declaration): lets a miss skip the overlay.
-    runtime_names: AtomicUsize,
-    overlay: RwLock<Overlay<F>>,
+    pub(crate) runtime_names: AtomicUsize,
+    pub(crate) overlay: RwLock<Overlay<F>>,
 }
 
-struct Overlay<F> {
+pub(crate) struct Overlay<F> {
     map: Option<HashMap<Box<str>, Installed<F>>>,
 }
 

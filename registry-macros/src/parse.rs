@@ -1,0 +1,238 @@
+//! Attribute arguments and annotated items, parsed into typed values that keep their spans.
+
+use proc_macro2::{Span, TokenStream};
+use quote::quote;
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{Attribute, Expr, Ident, Item, ItemFn, Lit, LitStr, Meta, Path, Token, Type, Visibility};
+
+use crate::ctxt::Errors;
+
+/// The options `#[handler]` accepts after the name, for error messages.
+pub const HANDLER_OPTIONS: &str = "`registry`, `aliases`, `dynamic`";
+
+/// `#[handler("name", registry = PATH, aliases = ["a", "b"], dynamic)]`.
+#[derive(Default)]
+pub struct HandlerArgs {
+    pub name: Option<LitStr>,
+    pub registry: Option<Path>,
+    pub aliases: Vec<LitStr>,
+    pub dynamic: bool,
+}
+
+impl HandlerArgs {
+    pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Self {
+        let mut args = HandlerArgs::default();
+        let exprs = match Punctuated::<Expr, Token![,]>::parse_terminated.parse2(tokens) {
+            Ok(exprs) => exprs,
+            Err(error) => {
+                errors.push(error);
+                return args;
+            }
+        };
+        let mut name_reported = false;
+        for (position, expr) in exprs.into_iter().enumerate() {
+            match expr {
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Str(name),
+                    ..
+                }) => {
+                    if position == 0 {
+                        args.name = Some(name);
+                    } else {
+                        errors.spanned(
+                            name,
+                            "a handler has one name, written first; list extra names in `aliases = [\"…\"]`",
+                        );
+                    }
+                }
+                Expr::Assign(assign) => args.option(*assign.left, *assign.right, errors),
+                Expr::Path(path) if path.path.is_ident("dynamic") => {
+                    if args.dynamic {
+                        errors.spanned(path, "`dynamic` is given twice");
+                    }
+                    args.dynamic = true;
+                }
+                other if position == 0 => {
+                    name_reported = true;
+                    errors.spanned(
+                        other,
+                        "the handler name must be a string literal, e.g. `#[handler(\"greet\")]`",
+                    );
+                }
+                Expr::Path(path) if path.path.get_ident().is_some() => errors.spanned(
+                    &path,
+                    format!(
+                        "unknown option `{}`; expected one of {HANDLER_OPTIONS}",
+                        quote!(#path)
+                    ),
+                ),
+                other => errors.spanned(
+                    other,
+                    format!("expected an option; expected one of {HANDLER_OPTIONS}"),
+                ),
+            }
+        }
+        if args.name.is_none() && !name_reported {
+            errors.push(syn::Error::new(
+                Span::call_site(),
+                "missing handler name: write `#[handler(\"name\")]` with the name first",
+            ));
+        }
+        args
+    }
+
+    fn option(&mut self, key: Expr, value: Expr, errors: &mut Errors) {
+        let Expr::Path(key) = key else {
+            errors.spanned(
+                key,
+                format!("expected an option name; expected one of {HANDLER_OPTIONS}"),
+            );
+            return;
+        };
+        let Some(ident) = key.path.get_ident() else {
+            errors.spanned(
+                &key,
+                format!("expected an option name; expected one of {HANDLER_OPTIONS}"),
+            );
+            return;
+        };
+        match ident.to_string().as_str() {
+            "registry" => {
+                if self.registry.is_some() {
+                    errors.spanned(ident, "`registry` is given twice");
+                }
+                match value {
+                    Expr::Path(path) if path.qself.is_none() => self.registry = Some(path.path),
+                    other => errors.spanned(
+                        other,
+                        "`registry` takes the path of a `#[registry]` static, e.g. `registry = crate::COMMANDS`",
+                    ),
+                }
+            }
+            "aliases" => {
+                if !self.aliases.is_empty() {
+                    errors.spanned(ident, "`aliases` is given twice");
+                }
+                let Expr::Array(array) = value else {
+                    errors.spanned(
+                        value,
+                        "`aliases` takes an array of string literals, e.g. `aliases = [\"hi\", \"hello\"]`",
+                    );
+                    return;
+                };
+                for element in array.elems {
+                    match element {
+                        Expr::Lit(syn::ExprLit {
+                            lit: Lit::Str(alias),
+                            ..
+                        }) => self.aliases.push(alias),
+                        other => errors.spanned(
+                            other,
+                            "an alias must be a string literal, e.g. `aliases = [\"hi\"]`",
+                        ),
+                    }
+                }
+            }
+            "dynamic" => errors.spanned(
+                &key,
+                "`dynamic` is a flag: write `dynamic` without a value, or put `#[dynamic]` on the function",
+            ),
+            other => errors.spanned(
+                ident,
+                format!("unknown option `{other}`; expected one of {HANDLER_OPTIONS}"),
+            ),
+        }
+    }
+}
+
+/// What `#[handler]` was put on.
+pub enum HandlerItem {
+    Fn {
+        func: ItemFn,
+        /// A `#[dynamic]` written below `#[handler]`, already rewritten so it expands to nothing.
+        dynamic_below: bool,
+    },
+    Other(Item),
+    Unparsed(TokenStream),
+}
+
+impl HandlerItem {
+    pub fn parse(tokens: TokenStream) -> Self {
+        match syn::parse2::<Item>(tokens.clone()) {
+            Ok(Item::Fn(mut func)) => {
+                let dynamic_below = mark_dynamic_handled(&mut func.attrs);
+                HandlerItem::Fn {
+                    func,
+                    dynamic_below,
+                }
+            }
+            Ok(item) => HandlerItem::Other(item),
+            Err(_) => HandlerItem::Unparsed(tokens),
+        }
+    }
+}
+
+/// The argument `#[handler]` gives a `#[dynamic]` it has taken into account. Rewriting the
+/// attribute, rather than deleting it, keeps the user's `use …::dynamic` import in use.
+pub const HANDLED: &str = "__handled_by_handler";
+
+fn mark_dynamic_handled(attrs: &mut [Attribute]) -> bool {
+    let mut found = false;
+    for attr in attrs {
+        let is_dynamic = attr
+            .path()
+            .segments
+            .last()
+            .is_some_and(|segment| segment.ident == "dynamic");
+        if is_dynamic && matches!(attr.meta, Meta::Path(_)) {
+            let path = attr.path().clone();
+            let handled = Ident::new(HANDLED, Span::call_site());
+            attr.meta = syn::parse_quote!(#path(#handled));
+            found = true;
+        }
+    }
+    found
+}
+
+/// `#[registry]`'s input: `VIS static NAME: Registry<F>;`, with the mistakes kept for
+/// `validate` to report (`static mut`, an initializer).
+pub struct RegistryItem {
+    pub attrs: Vec<Attribute>,
+    pub vis: Visibility,
+    pub mutability: Option<Token![mut]>,
+    pub ident: Ident,
+    pub ty: Type,
+    pub init: Option<(Token![=], Expr)>,
+}
+
+impl Parse for RegistryItem {
+    fn parse(input: ParseStream) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        if !input.peek(Token![static]) {
+            return Err(input.error(
+                "`#[registry]` goes on a static without a value: `static NAME: Registry<F>;`",
+            ));
+        }
+        input.parse::<Token![static]>()?;
+        let mutability = input.parse()?;
+        let ident = input.parse()?;
+        input.parse::<Token![:]>()?;
+        let ty = input.parse()?;
+        let init = if input.peek(Token![=]) {
+            Some((input.parse()?, input.parse()?))
+        } else {
+            None
+        };
+        input.parse::<Token![;]>()?;
+        Ok(RegistryItem {
+            attrs,
+            vis,
+            mutability,
+            ident,
+            ty,
+            init,
+        })
+    }
+}

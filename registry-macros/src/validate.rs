@@ -1,0 +1,297 @@
+//! Every rule that looks at more than one token: names, aliases, and what can be a handler.
+
+use syn::{Expr, FnArg, GenericParam, ItemFn, Lit, LitStr, Meta, Path, ReturnType, Type};
+
+use crate::ctxt::Errors;
+use crate::parse::{HandlerArgs, HandlerItem, RegistryItem};
+
+/// Mirrors `registry_core::MAX_NAME_LEN`; the runtime checks the same rules again in `register`.
+const MAX_NAME_LEN: usize = 256;
+
+/// A `#[handler]` that passed every rule, ready to expand.
+pub struct Handler<'a> {
+    pub func: &'a ItemFn,
+    pub name: &'a LitStr,
+    pub aliases: &'a [LitStr],
+    pub registry: Option<&'a Path>,
+    pub dynamic: bool,
+    pub doc: String,
+}
+
+pub fn handler<'a>(
+    args: &'a HandlerArgs,
+    item: &'a HandlerItem,
+    errors: &mut Errors,
+) -> Option<Handler<'a>> {
+    if let Some(name) = &args.name {
+        check_name(name, "handler name", errors);
+    }
+    for (index, alias) in args.aliases.iter().enumerate() {
+        check_name(alias, "alias", errors);
+        if args.name.as_ref().is_some_and(|name| name.value() == alias.value()) {
+            errors.spanned(
+                alias,
+                format!("alias `{}` repeats the handler's name; remove it", alias.value()),
+            );
+        } else if args.aliases[..index].iter().any(|a| a.value() == alias.value()) {
+            errors.spanned(
+                alias,
+                format!("alias `{}` is listed twice; remove one", alias.value()),
+            );
+        }
+    }
+    let (func, dynamic_below) = match item {
+        HandlerItem::Fn {
+            func,
+            dynamic_below,
+        } => (func, *dynamic_below),
+        HandlerItem::Other(item) => {
+            errors.spanned(
+                item_keyword(item),
+                format!(
+                    "`#[handler]` goes on a free function, not {}; write a function that calls it",
+                    item_kind(item)
+                ),
+            );
+            return None;
+        }
+        HandlerItem::Unparsed(tokens) => {
+            errors.spanned(tokens, "`#[handler]` goes on a free function");
+            return None;
+        }
+    };
+    check_signature(func, errors);
+    let name = args.name.as_ref()?;
+    if !errors.is_empty() {
+        return None;
+    }
+    Some(Handler {
+        func,
+        name,
+        aliases: &args.aliases,
+        registry: args.registry.as_ref(),
+        dynamic: args.dynamic || dynamic_below,
+        doc: doc_text(func),
+    })
+}
+
+fn check_name(lit: &LitStr, what: &str, errors: &mut Errors) {
+    let value = lit.value();
+    let problem = if value.is_empty() {
+        Some(format!("{what} cannot be empty"))
+    } else if value.len() > MAX_NAME_LEN {
+        Some(format!(
+            "{what} is {} bytes long; the limit is {MAX_NAME_LEN}",
+            value.len()
+        ))
+    } else if value.chars().any(char::is_whitespace) {
+        Some(format!(
+            "{what} `{}` contains whitespace; use `.`, `_` or `-` instead",
+            value.escape_debug()
+        ))
+    } else if value.chars().any(char::is_control) {
+        Some(format!(
+            "{what} `{}` contains a control character",
+            value.escape_debug()
+        ))
+    } else {
+        None
+    };
+    if let Some(problem) = problem {
+        errors.spanned(lit, problem);
+    }
+}
+
+fn check_signature(func: &ItemFn, errors: &mut Errors) {
+    let sig = &func.sig;
+    if let Some(receiver) = sig.receiver() {
+        errors.spanned(
+            &receiver.self_token,
+            "`#[handler]` goes on free functions, not methods with `self`; register a free function that calls the method",
+        );
+    }
+    for param in &sig.generics.params {
+        match param {
+            GenericParam::Lifetime(_) => {}
+            GenericParam::Type(param) => errors.spanned(
+                &param.ident,
+                "a handler cannot be generic: a registry stores one concrete function; register a wrapper for each type you need",
+            ),
+            GenericParam::Const(param) => errors.spanned(
+                &param.ident,
+                "a handler cannot have const parameters: a registry stores one concrete function",
+            ),
+        }
+    }
+    if let Some(where_clause) = &sig.generics.where_clause {
+        errors.spanned(
+            &where_clause.where_token,
+            "a handler cannot have a `where` clause: a registry stores one concrete function",
+        );
+    }
+    if let Some(variadic) = &sig.variadic {
+        errors.spanned(
+            &variadic.dots,
+            "variadic functions cannot be handlers: their arguments cannot be named in a fn pointer type",
+        );
+    }
+    if let Some(asyncness) = &sig.asyncness {
+        errors.spanned(
+            asyncness,
+            "async handlers are not supported yet; return a boxed future from a plain function",
+        );
+    }
+    for input in &sig.inputs {
+        if let FnArg::Typed(arg) = input {
+            if let Some(impl_trait) = find_impl_trait(&arg.ty) {
+                errors.spanned(
+                    impl_trait,
+                    "`impl Trait` arguments make the function generic; take a concrete type or `&dyn Trait`",
+                );
+            }
+        }
+    }
+    if let ReturnType::Type(_, ty) = &sig.output {
+        if let Some(impl_trait) = find_impl_trait(ty) {
+            errors.spanned(
+                impl_trait,
+                "an `impl Trait` return type cannot be named in a fn pointer; return a concrete type or a `Box<dyn Trait>`",
+            );
+        }
+    }
+}
+
+fn find_impl_trait(ty: &Type) -> Option<&Type> {
+    match ty {
+        Type::ImplTrait(_) => Some(ty),
+        Type::Reference(reference) => find_impl_trait(&reference.elem),
+        Type::Paren(paren) => find_impl_trait(&paren.elem),
+        Type::Group(group) => find_impl_trait(&group.elem),
+        Type::Slice(slice) => find_impl_trait(&slice.elem),
+        Type::Array(array) => find_impl_trait(&array.elem),
+        Type::Ptr(ptr) => find_impl_trait(&ptr.elem),
+        Type::Tuple(tuple) => tuple.elems.iter().find_map(find_impl_trait),
+        Type::Path(path) => path.path.segments.iter().find_map(|segment| {
+            match &segment.arguments {
+                syn::PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
+                    syn::GenericArgument::Type(ty) => find_impl_trait(ty),
+                    _ => None,
+                }),
+                _ => None,
+            }
+        }),
+        _ => None,
+    }
+}
+
+/// The `///` comment: one leading space per line removed, surrounding blank lines trimmed.
+fn doc_text(func: &ItemFn) -> String {
+    let lines: Vec<String> = func
+        .attrs
+        .iter()
+        .filter(|attr| attr.path().is_ident("doc"))
+        .filter_map(|attr| match &attr.meta {
+            Meta::NameValue(nv) => match &nv.value {
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Str(text),
+                    ..
+                }) => Some(text.value()),
+                _ => None,
+            },
+            _ => None,
+        })
+        .flat_map(|text| {
+            text.lines()
+                .map(|line| line.strip_prefix(' ').unwrap_or(line).trim_end().to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    lines.join("\n").trim().to_owned()
+}
+
+fn item_keyword(item: &syn::Item) -> proc_macro2::TokenStream {
+    use quote::ToTokens;
+    use syn::Item;
+    match item {
+        Item::Struct(item) => item.struct_token.to_token_stream(),
+        Item::Enum(item) => item.enum_token.to_token_stream(),
+        Item::Union(item) => item.union_token.to_token_stream(),
+        Item::Const(item) => item.const_token.to_token_stream(),
+        Item::Static(item) => item.static_token.to_token_stream(),
+        Item::Impl(item) => item.impl_token.to_token_stream(),
+        Item::Trait(item) => item.trait_token.to_token_stream(),
+        Item::Mod(item) => item.mod_token.to_token_stream(),
+        Item::Type(item) => item.type_token.to_token_stream(),
+        Item::Use(item) => item.use_token.to_token_stream(),
+        Item::ForeignMod(item) => item.abi.to_token_stream(),
+        other => other.to_token_stream(),
+    }
+}
+
+fn item_kind(item: &syn::Item) -> &'static str {
+    use syn::Item;
+    match item {
+        Item::Struct(_) => "a struct",
+        Item::Enum(_) => "an enum",
+        Item::Union(_) => "a union",
+        Item::Const(_) => "a const",
+        Item::Static(_) => "a static",
+        Item::Impl(_) => "an impl block (put it on a free function instead)",
+        Item::Trait(_) => "a trait",
+        Item::Mod(_) => "a module",
+        Item::Type(_) => "a type alias",
+        Item::Use(_) => "a `use` item",
+        Item::ForeignMod(_) => "an extern block",
+        _ => "this item",
+    }
+}
+
+/// A `#[registry]` that passed every rule: the static and its handler type `F`.
+pub struct Registry<'a> {
+    pub item: &'a RegistryItem,
+    pub handler_ty: &'a Type,
+}
+
+pub fn registry<'a>(item: &'a RegistryItem, errors: &mut Errors) -> Option<Registry<'a>> {
+    if let Some(mutability) = &item.mutability {
+        errors.spanned(
+            mutability,
+            "a registry cannot be `static mut`: it is shared and synchronised; remove `mut`",
+        );
+    }
+    if let Some((eq, value)) = &item.init {
+        errors.spanned(
+            quote::quote!(#eq #value),
+            "remove the initializer: `#[registry]` supplies it (`static NAME: Registry<F>;`)",
+        );
+    }
+    let handler_ty = registry_handler_type(&item.ty);
+    if handler_ty.is_none() {
+        errors.spanned(
+            &item.ty,
+            "a registry's type is `Registry<F>` with `F` the handler type, e.g. `Registry<fn(&str) -> String>`",
+        );
+    }
+    Some(Registry {
+        item,
+        handler_ty: handler_ty?,
+    })
+}
+
+fn registry_handler_type(ty: &Type) -> Option<&Type> {
+    let Type::Path(path) = ty else { return None };
+    if path.qself.is_some() {
+        return None;
+    }
+    let last = path.path.segments.last()?;
+    if last.ident != "Registry" {
+        return None;
+    }
+    let syn::PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    match args.args.iter().collect::<Vec<_>>().as_slice() {
+        [syn::GenericArgument::Type(handler)] => Some(handler),
+        _ => None,
+    }
+}
