@@ -199,6 +199,30 @@ pub enum Error {
         /// Which rule it breaks.
         reason: NameError,
     },
+    /// Names a program requires at startup are not registered.
+    Missing {
+        /// Every required name that is not registered, in the order asked.
+        names: Vec<String>,
+    },
+    /// The handler panicked; the registry and the caller keep working.
+    Panicked {
+        /// The handler's name.
+        name: String,
+        /// The panic payload, when it was a string.
+        message: String,
+    },
+    /// The handler did not finish before its deadline; its future was dropped.
+    TimedOut {
+        /// The handler's name.
+        name: String,
+        /// The deadline that passed, measured from the call.
+        after: std::time::Duration,
+    },
+    /// The call was cancelled before the handler finished; its future was dropped.
+    Cancelled {
+        /// The handler's name.
+        name: String,
+    },
 }
 
 impl Error {
@@ -286,6 +310,27 @@ impl fmt::Display for Error {
             ),
             Error::InvalidName { name, reason } => {
                 write!(f, "invalid handler name `{}`: {reason}", name.escape_debug())
+            }
+            Error::Missing { names } => {
+                f.write_str("required handlers are not registered: ")?;
+                for (index, name) in names.iter().enumerate() {
+                    if index > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "`{name}`")?;
+                }
+                f.write_str("; check that the crates declaring them are linked (referenced from this binary) and that the platform is supported")
+            }
+            Error::Panicked { name, message } => write!(
+                f,
+                "handler `{name}` panicked: {message}; the registry keeps serving other calls"
+            ),
+            Error::TimedOut { name, after } => write!(
+                f,
+                "handler `{name}` did not finish within {after:?}; it was cancelled"
+            ),
+            Error::Cancelled { name } => {
+                write!(f, "the call to handler `{name}` was cancelled before it finished")
             }
         }
     }

@@ -17,6 +17,11 @@ pub use entry::{EntryInfo, Kind};
 pub use error::{validate_name, Clash, Error, Location, NameError, MAX_NAME_LEN};
 pub use registry::Registry;
 
+/// The future an async handler returns once registered: `#[handler]` on an `async fn` registers
+/// a shim that boxes the function's future, so registries can hold async handlers as plain fn
+/// pointers such as `fn(Request) -> BoxFuture<'static, Response>`.
+pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T> + Send + 'a>>;
+
 /// What the macros expand to. Not public API: it may change in any release.
 #[doc(hidden)]
 pub mod __private {
