@@ -1,3 +1,107 @@
-//! Placeholder, replaced below.
-pub use registry_core::*;
-pub use registry_macros::{dynamic, handler, registry};
+//! Register functions at compile time, dispatch to them by name at run time: lock-free.
+//!
+//! `#[handler("name")]` submits a function to a link-time table from any module or crate. On
+//! first use (or at [`Registry::freeze`]) each registry freezes its declarations into an
+//! immutable table, so looking a declared name up takes no lock, writes no shared memory and
+//! allocates nothing. `#[dynamic]` handlers and names added at run time live in a small
+//! lock-guarded overlay that can replace, add and remove entries, with versioned hot
+//! replacement. Duplicate names, unknown names and wrong signatures are errors that say where
+//! the handlers are defined and what to do.
+//!
+//! ```
+//! use handler_registry::{handler, registry, Registry};
+//!
+//! #[registry]
+//! pub static COMMANDS: Registry<fn(&str) -> String>;
+//!
+//! /// Say hello.
+//! #[handler("greet", registry = COMMANDS, aliases = ["hi"])]
+//! fn greet(who: &str) -> String {
+//!     format!("hello {who}")
+//! }
+//!
+//! /// Add two numbers; no `registry = …`, so it goes to the default registry.
+//! #[handler("math.add")]
+//! fn add(a: i32, b: i32) -> i32 {
+//!     a + b
+//! }
+//!
+//! COMMANDS.freeze()?; // at startup: duplicates become an error here, not a panic later
+//! let greet = COMMANDS.get("greet").unwrap(); // lock-free, allocation-free
+//! assert_eq!(greet("world"), "hello world");
+//! assert_eq!(COMMANDS.get("hi").unwrap()("you"), "hello you");
+//!
+//! let add = handler_registry::get::<fn(i32, i32) -> i32>("math.add")?;
+//! assert_eq!(add(2, 3), 5);
+//!
+//! let typo = COMMANDS.lookup("gret").unwrap_err();
+//! assert_eq!(typo.to_string(), "no handler named `gret`; did you mean `greet`?");
+//! # Ok::<(), handler_registry::Error>(())
+//! ```
+//!
+//! # Where handlers go
+//! - `#[registry] static NAME: Registry<F>;` declares a typed registry in any module of any crate;
+//!   `#[handler("name", registry = path::to::NAME)]` targets it from anywhere that can name the
+//!   path. The function must coerce to `F` (usually a fn pointer type); if it does not, rustc
+//!   reports the mismatch on the function.
+//! - Without `registry = …` a handler goes to the default registry [`HANDLERS`], which accepts any
+//!   signature and checks it when the handler is taken out with [`get`]: asking for the wrong type
+//!   is [`Error::SignatureMismatch`], never a call through the wrong type.
+//!
+//! # Changing handlers at run time
+//! Names declared with `#[handler]` are fixed. `#[dynamic]` on a handler makes its name
+//! replaceable ([`Registry::replace`], [`Registry::register_versioned`]) and removable
+//! ([`Registry::unregister`]); [`Registry::register`] adds names at run time. Static names can never
+//! be shadowed by run-time ones.
+//!
+//! # Names
+//! Non-empty, at most 256 bytes, no whitespace and no control characters: checked at compile time
+//! by the macros (the error points at the string literal) and at run time by `register`.
+//!
+//! # Linking
+//! Declarations are collected with [`inventory`](https://docs.rs/inventory), which runs a
+//! constructor per handler before `main` on Linux, macOS, Windows, the BSDs, illumos, Android and
+//! wasm. A crate that nothing in the binary references is not linked, and its handlers are absent:
+//! reference it (`use plugins as _;` or `extern crate plugins;`) and check the names your program
+//! needs at startup.
+
+pub use registry_core::{
+    get, validate_name, AnyHandler, BoxFuture, Clash, EntryInfo, Error, Kind, Location, NameError,
+    Registry, HANDLERS, MAX_NAME_LEN,
+};
+
+/// Registers a free function as a handler under a name.
+///
+/// ```text
+/// #[handler("name")]                                  // default registry, any signature
+/// #[handler("name", registry = path::to::REGISTRY)]  // a #[registry] static
+/// #[handler("name", aliases = ["a", "b"])]            // extra names for the same handler
+/// #[handler("name", dynamic)]                         // same as adding #[dynamic]
+/// ```
+///
+/// The function's `///` doc comment becomes the entry's [`EntryInfo::doc`]. Generic functions,
+/// methods with `self`, `impl Trait` arguments and variadic functions are compile errors, as are
+/// names that break the naming rules. On an `async fn` the registered handler is a shim that
+/// returns a [`BoxFuture`].
+#[doc(inline)]
+pub use registry_macros::handler;
+
+/// Declares a typed registry: `#[registry] pub static COMMANDS: Registry<fn(&str) -> String>;`.
+///
+/// The static gets its value from the macro (write no initializer). Every
+/// `#[handler(…, registry = COMMANDS)]` in the program is collected into it. Importing the static
+/// (`use crate::commands::COMMANDS;`) is all a handler in another module or crate needs.
+#[doc(inline)]
+pub use registry_macros::registry;
+
+/// Makes a handler's names replaceable and removable at run time.
+///
+/// Put it above or below `#[handler(…)]`. The handler starts at version 0 in the registry's
+/// overlay; see [`Registry::replace`], [`Registry::unregister`] and
+/// [`Registry::register_versioned`]. Lookups of dynamic names take a read lock; lookups of every
+/// other declared name stay lock-free.
+#[doc(inline)]
+pub use registry_macros::dynamic;
+
+#[doc(hidden)]
+pub use registry_core::__private;

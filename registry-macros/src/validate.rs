@@ -201,7 +201,7 @@ fn doc_text(func: &ItemFn) -> String {
             _ => None,
         })
         .flat_map(|text| {
-            text.lines()
+            text.split('\n')
                 .map(|line| line.strip_prefix(' ').unwrap_or(line).trim_end().to_owned())
                 .collect::<Vec<_>>()
         })
