@@ -1,5 +1,10 @@
+//! The tour: declare a registry, register handlers from several modules, look them up by name.
+//!
+//! Run it with `cargo run --example quickstart`.
+
 use handler_registry::{handler, registry, Registry};
 
+/// Commands that turn a text argument into a reply.
 #[registry]
 pub static COMMANDS: Registry<fn(&str) -> String>;
 
@@ -9,35 +14,61 @@ fn greet(who: &str) -> String {
     format!("hello {who}")
 }
 
-/// Add two numbers.
+mod text {
+    use handler_registry::{dynamic, handler};
+
+    /// Shout the text back.
+    #[handler("shout", registry = super::COMMANDS)]
+    #[dynamic]
+    fn shout(text: &str) -> String {
+        text.to_uppercase()
+    }
+
+    /// Count the words.
+    #[handler("words", registry = super::COMMANDS)]
+    fn words(text: &str) -> String {
+        text.split_whitespace().count().to_string()
+    }
+}
+
+/// Add two numbers. No `registry = …`: it goes to the default registry, which takes any
+/// signature and checks it on the way out.
 #[handler("math.add")]
 fn add(a: i32, b: i32) -> i32 {
     a + b
 }
 
-mod shout {
-    use handler_registry::{dynamic, handler};
-    /// Shout it.
-    #[handler("shout", registry = super::COMMANDS)]
-    #[dynamic]
-    fn shout(s: &str) -> String {
-        s.to_uppercase()
-    }
-}
+fn main() -> Result<(), handler_registry::Error> {
+    // Freeze at startup: duplicate names become an error here instead of a panic later.
+    COMMANDS.freeze()?;
 
-fn main() {
-    COMMANDS.freeze().unwrap();
-    let f = COMMANDS.get("greet").unwrap();
-    println!("{}", f("world"));
-    println!("{}", COMMANDS.get("hi").unwrap()("alias"));
-    for e in COMMANDS.entries() {
-        println!("{} {:?} {:?} {}:{} {}", e.name(), e.aliases(), e.kind(), e.file(), e.line(), e.doc());
+    println!("registered commands:");
+    for entry in COMMANDS.entries() {
+        println!(
+            "  {:<6} {:<22} {:?} at {}",
+            entry.name(),
+            entry.doc(),
+            entry.kind(),
+            entry.location()
+        );
     }
-    let add = handler_registry::get::<fn(i32, i32) -> i32>("math.add").unwrap();
-    println!("{}", add(2, 3));
-    println!("{}", handler_registry::get::<fn(i64) -> i64>("math.add").unwrap_err());
+
+    for (name, argument) in [("greet", "world"), ("hi", "again"), ("words", "one two three")] {
+        let command = COMMANDS.get(name).expect("declared above");
+        println!("{name}({argument:?}) = {:?}", command(argument));
+    }
+
+    // `#[dynamic]` handlers can be swapped while the program runs.
+    COMMANDS.replace("shout", |text| format!("{}!!!", text.to_uppercase()))?;
+    println!("shout(\"hey\") = {:?}", COMMANDS.lookup("shout")?("hey"));
+
+    // The default registry hands a handler out only as the type it was declared with.
+    let add = handler_registry::get::<fn(i32, i32) -> i32>("math.add")?;
+    println!("math.add(2, 3) = {}", add(2, 3));
+
+    // Mistakes are errors that say what to do.
     println!("{}", COMMANDS.lookup("gret").unwrap_err());
-    COMMANDS.replace("shout", |s| format!("{s}!!!")).unwrap();
-    println!("{}", COMMANDS.get("shout").unwrap()("hey"));
-    println!("{}", COMMANDS.replace("greet", |s| s.into()).unwrap_err());
+    println!("{}", handler_registry::get::<fn(i64) -> i64>("math.add").unwrap_err());
+    println!("{}", COMMANDS.replace("greet", |text| text.into()).unwrap_err());
+    Ok(())
 }
