@@ -2,8 +2,8 @@
 //! `::handler_registry::__private` and keeps its helper items inside `const _: () = { … };`.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
-use quote::{quote, ToTokens};
-use syn::{FnArg, Item, Meta, Signature};
+use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::{FnArg, Item, Meta, ReturnType, Signature};
 
 use crate::ctxt::Errors;
 use crate::parse::{HandlerArgs, HandlerItem, RegistryItem, HANDLED};
@@ -33,57 +33,110 @@ pub fn handler(args: TokenStream, item: TokenStream) -> TokenStream {
 
 fn registration(handler: &Handler) -> TokenStream {
     let private = quote!(::handler_registry::__private);
-    let ident = &handler.func.sig.ident;
+    let sig = &handler.func.sig;
+    let ident = &sig.ident;
     let name = handler.name;
     let aliases = handler.aliases;
     let doc = &handler.doc;
     let dynamic = handler.dynamic;
     // The function is coerced to the handler type in a `static` whose value is the function's
     // own name token: a signature mismatch is reported by rustc on the user's function.
-    let (handler_static, registry, erased) = match handler.registry {
-        Some(path) => (
-            quote! {
-                static __HANDLER_REGISTRY_FN: <#path as #private::RegistryDecl>::Handler = #ident;
-            },
-            quote!(&#path),
-            quote!(&__HANDLER_REGISTRY_FN),
+    let handler_ty = match handler.registry {
+        Some(path) => quote!(<#path as #private::RegistryDecl>::Handler),
+        None => fn_pointer_type(sig),
+    };
+    let (registry, erased, any) = match handler.registry {
+        Some(path) => (quote!(&#path), quote!(&__HANDLER_REGISTRY_FN), None),
+        None => (
+            quote!(&::handler_registry::HANDLERS),
+            quote!(&__HANDLER_REGISTRY_ANY),
+            Some(quote! {
+                static __HANDLER_REGISTRY_ANY: #private::AnyHandler =
+                    #private::AnyHandler::new(&__HANDLER_REGISTRY_FN);
+            }),
         ),
-        None => {
-            let fn_type = fn_pointer_type(&handler.func.sig);
-            (
-                quote! {
-                    static __HANDLER_REGISTRY_FN: #fn_type = #ident;
-                    static __HANDLER_REGISTRY_ANY: #private::AnyHandler =
-                        #private::AnyHandler::new(&__HANDLER_REGISTRY_FN);
-                },
-                quote!(&::handler_registry::HANDLERS),
-                quote!(&__HANDLER_REGISTRY_ANY),
-            )
+    };
+    let entry = quote! {
+        static __HANDLER_REGISTRY_FN: #handler_ty = #ident;
+        #any
+        #private::submit! {
+            #private::StaticEntry {
+                registry: #registry,
+                name: #name,
+                aliases: &[#(#aliases),*],
+                doc: #doc,
+                module_path: ::core::module_path!(),
+                file: ::core::file!(),
+                line: ::core::line!(),
+                dynamic: #dynamic,
+                handler: #erased,
+            }
         }
     };
+    let body = match sig.asyncness {
+        Some(_) => async_shim(sig, entry),
+        None => entry,
+    };
     quote! {
+        #[allow(deprecated)]
         const _: () = {
-            #handler_static
-            #private::submit! {
-                #private::StaticEntry {
-                    registry: #registry,
-                    name: #name,
-                    aliases: &[#(#aliases),*],
-                    doc: #doc,
-                    module_path: ::core::module_path!(),
-                    file: ::core::file!(),
-                    line: ::core::line!(),
-                    dynamic: #dynamic,
-                    handler: #erased,
-                }
-            }
+            #body
         };
     }
 }
 
-/// The fn pointer type a function coerces to: `for<'a> unsafe extern "C" fn(&'a str) -> T`.
+/// Wraps `entry` so that the name it registers is a shim boxing the async function's future:
+/// `fn NAME(args…) -> BoxFuture<'static, T>`. The shim takes the function's own name (the
+/// function itself is reached through a `use` alias), so type errors read `{NAME}`.
+fn async_shim(sig: &Signature, entry: TokenStream) -> TokenStream {
+    let ident = &sig.ident;
+    let unsafety = &sig.unsafety;
+    let args: Vec<_> = (0..sig.inputs.len())
+        .map(|index| format_ident!("__handler_registry_arg{index}"))
+        .collect();
+    let types = sig.inputs.iter().filter_map(|input| match input {
+        FnArg::Typed(arg) => Some(&arg.ty),
+        FnArg::Receiver(_) => None,
+    });
+    let output = boxed_output(sig);
+    // Spanned on the function's name, so a future that is not `Send` is reported on the user's
+    // function rather than inside the expansion.
+    let boxed = quote_spanned! {ident.span()=>
+        ::std::boxed::Box::pin(__handler_registry_user(#(#args),*))
+    };
+    let boxed = match unsafety {
+        Some(_) => quote!(unsafe { #boxed }),
+        None => boxed,
+    };
+    quote! {
+        use #ident as __handler_registry_user;
+        const _: () = {
+            #[allow(non_snake_case)]
+            #unsafety fn #ident(#(#args: #types),*) #output {
+                #boxed
+            }
+            #entry
+        };
+    }
+}
+
+/// `-> ::handler_registry::BoxFuture<'static, T>` for an async function returning `T`.
+fn boxed_output(sig: &Signature) -> TokenStream {
+    let output = match &sig.output {
+        ReturnType::Type(_, ty) => ty.to_token_stream(),
+        ReturnType::Default => quote!(()),
+    };
+    quote!(-> ::handler_registry::BoxFuture<'static, #output>)
+}
+
+/// The fn pointer type a function coerces to: `for<'a> unsafe extern "C" fn(&'a str) -> T`, or
+/// `unsafe fn(A) -> BoxFuture<'static, T>` for an async function.
 fn fn_pointer_type(sig: &Signature) -> TokenStream {
-    let lifetimes: Vec<_> = sig.generics.lifetimes().map(|param| &param.lifetime).collect();
+    let lifetimes: Vec<_> = sig
+        .generics
+        .lifetimes()
+        .map(|param| &param.lifetime)
+        .collect();
     let binder = if lifetimes.is_empty() {
         TokenStream::new()
     } else {
@@ -95,7 +148,10 @@ fn fn_pointer_type(sig: &Signature) -> TokenStream {
         FnArg::Typed(arg) => Some(&arg.ty),
         FnArg::Receiver(_) => None,
     });
-    let output = &sig.output;
+    let output = match sig.asyncness {
+        Some(_) => boxed_output(sig),
+        None => sig.output.to_token_stream(),
+    };
     quote!(#binder #unsafety #abi fn(#(#inputs),*) #output)
 }
 
@@ -117,7 +173,11 @@ pub fn registry(args: TokenStream, item: TokenStream) -> TokenStream {
     };
     let declaration = validate::registry(&parsed, &mut errors).map(|registry| {
         let RegistryItem {
-            attrs, vis, ident, ty, ..
+            attrs,
+            vis,
+            ident,
+            ty,
+            ..
         } = registry.item;
         let handler_ty = registry.handler_ty;
         quote! {

@@ -1,6 +1,11 @@
 //! Every rule that looks at more than one token: names, aliases, and what can be a handler.
 
-use syn::{Expr, FnArg, GenericParam, ItemFn, Lit, LitStr, Meta, Path, ReturnType, Type};
+use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::{
+    Expr, FnArg, GenericArgument, GenericParam, ItemFn, Lifetime, Lit, LitStr, Meta, Path,
+    PathArguments, ReturnType, Signature, Type, TypeParamBound,
+};
 
 use crate::ctxt::Errors;
 use crate::parse::{HandlerArgs, HandlerItem, RegistryItem};
@@ -28,12 +33,22 @@ pub fn handler<'a>(
     }
     for (index, alias) in args.aliases.iter().enumerate() {
         check_name(alias, "alias", errors);
-        if args.name.as_ref().is_some_and(|name| name.value() == alias.value()) {
+        if args
+            .name
+            .as_ref()
+            .is_some_and(|name| name.value() == alias.value())
+        {
             errors.spanned(
                 alias,
-                format!("alias `{}` repeats the handler's name; remove it", alias.value()),
+                format!(
+                    "alias `{}` repeats the handler's name; remove it",
+                    alias.value()
+                ),
             );
-        } else if args.aliases[..index].iter().any(|a| a.value() == alias.value()) {
+        } else if args.aliases[..index]
+            .iter()
+            .any(|a| a.value() == alias.value())
+        {
             errors.spanned(
                 alias,
                 format!("alias `{}` is listed twice; remove one", alias.value()),
@@ -106,7 +121,7 @@ fn check_signature(func: &ItemFn, errors: &mut Errors) {
     let sig = &func.sig;
     if let Some(receiver) = sig.receiver() {
         errors.spanned(
-            &receiver.self_token,
+            receiver.self_token,
             "`#[handler]` goes on free functions, not methods with `self`; register a free function that calls the method",
         );
     }
@@ -125,21 +140,18 @@ fn check_signature(func: &ItemFn, errors: &mut Errors) {
     }
     if let Some(where_clause) = &sig.generics.where_clause {
         errors.spanned(
-            &where_clause.where_token,
+            where_clause.where_token,
             "a handler cannot have a `where` clause: a registry stores one concrete function",
         );
     }
     if let Some(variadic) = &sig.variadic {
         errors.spanned(
-            &variadic.dots,
+            variadic.dots,
             "variadic functions cannot be handlers: their arguments cannot be named in a fn pointer type",
         );
     }
-    if let Some(asyncness) = &sig.asyncness {
-        errors.spanned(
-            asyncness,
-            "async handlers are not supported yet; return a boxed future from a plain function",
-        );
+    if sig.asyncness.is_some() {
+        check_async(sig, errors);
     }
     for input in &sig.inputs {
         if let FnArg::Typed(arg) = input {
@@ -161,6 +173,77 @@ fn check_signature(func: &ItemFn, errors: &mut Errors) {
     }
 }
 
+/// An async handler is registered as a shim returning `BoxFuture<'static, T>`, so its future must
+/// own everything it uses: no borrowed arguments, no lifetime parameters, a Rust ABI.
+fn check_async(sig: &Signature, errors: &mut Errors) {
+    if let Some(abi) = &sig.abi {
+        errors.spanned(
+            abi,
+            "an async handler is registered as a Rust `fn` returning a boxed future; remove the `extern` ABI",
+        );
+    }
+    let mut borrowed = false;
+    for input in &sig.inputs {
+        if let FnArg::Typed(arg) = input {
+            if let Some(borrow) = find_borrow(&arg.ty) {
+                borrowed = true;
+                errors.spanned(
+                    borrow,
+                    "an async handler takes owned arguments: its boxed future must be `'static`; take an owned type (`String`, `Vec<T>`, `Arc<T>`) instead of a borrow",
+                );
+            }
+        }
+    }
+    if !borrowed {
+        if let Some(lifetime) = sig.generics.lifetimes().next() {
+            errors.spanned(
+                &lifetime.lifetime,
+                "an async handler cannot have lifetime parameters: its boxed future must be `'static`; take owned arguments",
+            );
+        }
+    }
+}
+
+/// The first reference or lifetime in `ty` that is not `'static`.
+fn find_borrow(ty: &Type) -> Option<TokenStream> {
+    let is_static = |lifetime: &Option<Lifetime>| {
+        lifetime
+            .as_ref()
+            .is_some_and(|lifetime| lifetime.ident == "static")
+    };
+    match ty {
+        Type::Reference(reference) if !is_static(&reference.lifetime) => {
+            Some(reference.to_token_stream())
+        }
+        Type::Reference(reference) => find_borrow(&reference.elem),
+        Type::Paren(paren) => find_borrow(&paren.elem),
+        Type::Group(group) => find_borrow(&group.elem),
+        Type::Slice(slice) => find_borrow(&slice.elem),
+        Type::Array(array) => find_borrow(&array.elem),
+        Type::Ptr(ptr) => find_borrow(&ptr.elem),
+        Type::Tuple(tuple) => tuple.elems.iter().find_map(find_borrow),
+        Type::TraitObject(object) => object.bounds.iter().find_map(|bound| match bound {
+            TypeParamBound::Lifetime(lifetime) if lifetime.ident != "static" => {
+                Some(lifetime.to_token_stream())
+            }
+            _ => None,
+        }),
+        Type::Path(path) => path.path.segments.iter().find_map(|segment| {
+            let PathArguments::AngleBracketed(args) = &segment.arguments else {
+                return None;
+            };
+            args.args.iter().find_map(|arg| match arg {
+                GenericArgument::Lifetime(lifetime) if lifetime.ident != "static" => {
+                    Some(lifetime.to_token_stream())
+                }
+                GenericArgument::Type(ty) => find_borrow(ty),
+                _ => None,
+            })
+        }),
+        _ => None,
+    }
+}
+
 fn find_impl_trait(ty: &Type) -> Option<&Type> {
     match ty {
         Type::ImplTrait(_) => Some(ty),
@@ -171,15 +254,20 @@ fn find_impl_trait(ty: &Type) -> Option<&Type> {
         Type::Array(array) => find_impl_trait(&array.elem),
         Type::Ptr(ptr) => find_impl_trait(&ptr.elem),
         Type::Tuple(tuple) => tuple.elems.iter().find_map(find_impl_trait),
-        Type::Path(path) => path.path.segments.iter().find_map(|segment| {
-            match &segment.arguments {
-                syn::PathArguments::AngleBracketed(args) => args.args.iter().find_map(|arg| match arg {
-                    syn::GenericArgument::Type(ty) => find_impl_trait(ty),
+        Type::Path(path) => {
+            path.path
+                .segments
+                .iter()
+                .find_map(|segment| match &segment.arguments {
+                    syn::PathArguments::AngleBracketed(args) => {
+                        args.args.iter().find_map(|arg| match arg {
+                            syn::GenericArgument::Type(ty) => find_impl_trait(ty),
+                            _ => None,
+                        })
+                    }
                     _ => None,
-                }),
-                _ => None,
-            }
-        }),
+                })
+        }
         _ => None,
     }
 }
