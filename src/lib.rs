@@ -105,3 +105,8 @@ pub use registry_macros::dynamic;
 
 #[doc(hidden)]
 pub use registry_core::__private;
+
+/// The README's example, compiled and run as a doctest so it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;
