@@ -53,7 +53,11 @@ fn main() -> Result<(), handler_registry::Error> {
         );
     }
 
-    for (name, argument) in [("greet", "world"), ("hi", "again"), ("words", "one two three")] {
+    for (name, argument) in [
+        ("greet", "world"),
+        ("hi", "again"),
+        ("words", "one two three"),
+    ] {
         let command = COMMANDS.get(name).expect("declared above");
         println!("{name}({argument:?}) = {:?}", command(argument));
     }
@@ -68,7 +72,13 @@ fn main() -> Result<(), handler_registry::Error> {
 
     // Mistakes are errors that say what to do.
     println!("{}", COMMANDS.lookup("gret").unwrap_err());
-    println!("{}", handler_registry::get::<fn(i64) -> i64>("math.add").unwrap_err());
-    println!("{}", COMMANDS.replace("greet", |text| text.into()).unwrap_err());
+    println!(
+        "{}",
+        handler_registry::get::<fn(i64) -> i64>("math.add").unwrap_err()
+    );
+    println!(
+        "{}",
+        COMMANDS.replace("greet", |text| text.into()).unwrap_err()
+    );
     Ok(())
 }

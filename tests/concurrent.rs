@@ -41,7 +41,10 @@ fn readers_see_the_old_or_the_new_handler_never_none() {
                     while !done.load(Ordering::Acquire) {
                         for name in ["swap", "rt.swap"] {
                             let value = OPS.get(name).expect("a replaced name never vanishes")();
-                            assert!(value == 1 || value == 2, "unexpected handler result {value}");
+                            assert!(
+                                value == 1 || value == 2,
+                                "unexpected handler result {value}"
+                            );
                             seen[value as usize] += 1;
                         }
                         assert_eq!(OPS.get("steady").map(|f| f()), Some(7));
@@ -73,7 +76,11 @@ fn readers_see_the_old_or_the_new_handler_never_none() {
     assert!(total > 0, "readers ran");
     // REPLACEMENTS is even: the last replacement installed `one`, at version REPLACEMENTS.
     assert_eq!(OPS.get("swap").unwrap()(), 1);
-    let entry = OPS.entries().into_iter().find(|e| e.name() == "swap").unwrap();
+    let entry = OPS
+        .entries()
+        .into_iter()
+        .find(|e| e.name() == "swap")
+        .unwrap();
     assert_eq!(
         entry.kind(),
         handler_registry::Kind::Dynamic {

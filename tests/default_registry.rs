@@ -11,7 +11,9 @@ fn add(a: i32, b: i32) -> i32 {
     a + b
 }
 
+// Named lifetimes on purpose: the registered type is `for<'a> fn(&'a str) -> &'a str`.
 #[handler("text.first_word", aliases = ["text.head"])]
+#[allow(clippy::needless_lifetimes)]
 fn first_word<'a>(text: &'a str) -> &'a str {
     text.split(' ').next().unwrap_or("")
 }
@@ -46,8 +48,14 @@ fn the_right_signature_returns_the_function() {
     let head = get::<for<'a> fn(&'a str) -> &'a str>("text.head").unwrap();
     assert_eq!(head("x y"), "x");
     assert_eq!(get::<fn(&str) -> usize>("text.len").unwrap()("four"), 4);
-    assert_eq!(get::<fn(u8, u8) -> Option<u8>>("math.checked_div").unwrap()(9, 0), None);
-    assert_eq!(get::<extern "C" fn(i64) -> i64>("ffi.negate").unwrap()(5), -5);
+    assert_eq!(
+        get::<fn(u8, u8) -> Option<u8>>("math.checked_div").unwrap()(9, 0),
+        None
+    );
+    assert_eq!(
+        get::<extern "C" fn(i64) -> i64>("ffi.negate").unwrap()(5),
+        -5
+    );
     let read = get::<unsafe fn(*const u8) -> u8>("unsafe.read").unwrap();
     // SAFETY: the pointer comes from a live reference.
     assert_eq!(unsafe { read(&7u8) }, 7);
@@ -83,8 +91,10 @@ fn a_wrong_signature_is_a_mismatch_with_both_types_and_the_location() {
         )
     );
     // Through an alias, the mismatch still names where the handler is defined.
-    let Error::SignatureMismatch { location: via_alias, .. } =
-        get::<fn(&str) -> String>("text.head").unwrap_err()
+    let Error::SignatureMismatch {
+        location: via_alias,
+        ..
+    } = get::<fn(&str) -> String>("text.head").unwrap_err()
     else {
         panic!("expected SignatureMismatch");
     };
@@ -104,7 +114,11 @@ fn an_unknown_name_suggests_the_closest() {
 
 #[test]
 fn entries_list_every_default_handler() {
-    let names: Vec<String> = HANDLERS.entries().iter().map(|e| e.name().to_owned()).collect();
+    let names: Vec<String> = HANDLERS
+        .entries()
+        .iter()
+        .map(|e| e.name().to_owned())
+        .collect();
     assert_eq!(
         names,
         [
@@ -131,6 +145,9 @@ fn run_time_handlers_of_any_type_can_be_added_to_a_standalone_default_style_regi
     assert!(handler.downcast::<fn(u64) -> u64>().is_none());
     assert!(matches!(
         registry.get_as::<fn(u64) -> u64>("square"),
-        Err(Error::SignatureMismatch { found: "fn(u32) -> u32", .. })
+        Err(Error::SignatureMismatch {
+            found: "fn(u32) -> u32",
+            ..
+        })
     ));
 }

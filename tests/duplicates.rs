@@ -65,13 +65,22 @@ fn freeze_reports_every_clash_with_both_locations() {
         line_of("#[handler_registry::handler(\"dup\"", 0),
         line_of("#[handler_registry::handler(\"dup\"", 1),
     ];
-    assert_eq!([clashes[0].first().line(), clashes[0].second().line()], dup_lines);
+    assert_eq!(
+        [clashes[0].first().line(), clashes[0].second().line()],
+        dup_lines
+    );
     assert_eq!(clashes[0].first().module_path(), "duplicates::a");
     assert_eq!(clashes[0].second().module_path(), "duplicates::b");
 
     assert_eq!(clashes[1].name(), "taken");
-    assert_eq!(clashes[1].first().line(), line_of("#[handler(\"primary\"", 0));
-    assert_eq!(clashes[1].second().line(), line_of("#[handler(\"taken\"", 0));
+    assert_eq!(
+        clashes[1].first().line(),
+        line_of("#[handler(\"primary\"", 0)
+    );
+    assert_eq!(
+        clashes[1].second().line(),
+        line_of("#[handler(\"taken\"", 0)
+    );
 
     let message = Error::Duplicate {
         clashes: clashes.clone(),

@@ -145,7 +145,11 @@ mod unregister_case {
         R.register("gone", negate).unwrap();
         assert_eq!(R.get("gone").unwrap()(2), -2);
         assert_eq!(R.get("bye").unwrap()(2), -2);
-        let entry = R.entries().into_iter().find(|e| e.name() == "gone").unwrap();
+        let entry = R
+            .entries()
+            .into_iter()
+            .find(|e| e.name() == "gone")
+            .unwrap();
         assert_eq!(entry.kind(), Kind::Dynamic { version: 0 });
         assert_eq!(entry.aliases(), &["bye"]);
     }
@@ -179,7 +183,11 @@ mod register_case {
         assert_eq!(name, "rt.neg");
         assert_eq!(location.file(), "tests/dynamic.rs");
         assert!(error.to_string().contains("use `replace`"), "{error}");
-        assert_eq!(R.get("rt.neg").unwrap()(3), -3, "the refused register changed nothing");
+        assert_eq!(
+            R.get("rt.neg").unwrap()(3),
+            -3,
+            "the refused register changed nothing"
+        );
 
         assert!(matches!(
             R.register("dyn.two", add_one),
@@ -187,7 +195,11 @@ mod register_case {
         ));
         let error = R.register("static.one", add_one).unwrap_err();
         assert!(matches!(&error, Error::NotDynamic { name, .. } if name == "static.one"));
-        assert_eq!(R.get("static.one").unwrap()(0), 1, "static names are never shadowed");
+        assert_eq!(
+            R.get("static.one").unwrap()(0),
+            1,
+            "static names are never shadowed"
+        );
 
         let error = R.register("bad name", add_one).unwrap_err();
         assert!(matches!(error, Error::InvalidName { .. }));
@@ -195,13 +207,22 @@ mod register_case {
             error.to_string(),
             "invalid handler name `bad name`: a handler name cannot contain whitespace (found at byte 3); use `.`, `_` or `-` instead"
         );
-        assert!(matches!(R.register("", add_one), Err(Error::InvalidName { .. })));
+        assert!(matches!(
+            R.register("", add_one),
+            Err(Error::InvalidName { .. })
+        ));
         assert!(matches!(
             R.register(&"x".repeat(257), add_one),
             Err(Error::InvalidName { .. })
         ));
-        assert!(matches!(R.register("tab\there", add_one), Err(Error::InvalidName { .. })));
-        assert!(matches!(R.register("nul\0", add_one), Err(Error::InvalidName { .. })));
+        assert!(matches!(
+            R.register("tab\there", add_one),
+            Err(Error::InvalidName { .. })
+        ));
+        assert!(matches!(
+            R.register("nul\0", add_one),
+            Err(Error::InvalidName { .. })
+        ));
         assert_eq!(R.len(), 3, "invalid names changed nothing");
 
         // Run-time names are replaceable and removable.
@@ -264,7 +285,11 @@ mod versioned_case {
         R.register_versioned("fresh", 7, add_one).unwrap();
         assert!(matches!(
             R.register_versioned("fresh", 7, negate),
-            Err(Error::Stale { current: 7, offered: 7, .. })
+            Err(Error::Stale {
+                current: 7,
+                offered: 7,
+                ..
+            })
         ));
         assert_eq!(R.get("fresh").unwrap()(0), 1);
 
@@ -281,7 +306,10 @@ mod versioned_case {
         R.register_versioned("fresh", u64::MAX, times_ten).unwrap();
         assert!(matches!(
             R.replace("fresh", negate),
-            Err(Error::Stale { current: u64::MAX, .. })
+            Err(Error::Stale {
+                current: u64::MAX,
+                ..
+            })
         ));
         assert_eq!(R.get("fresh").unwrap()(1), 10);
     }

@@ -85,7 +85,10 @@ fn entries_carry_doc_text_and_locations() {
         "line {} is not the attribute",
         greet.line()
     );
-    assert_eq!(greet.location().to_string(), format!("tests/registry.rs:{}", greet.line()));
+    assert_eq!(
+        greet.location().to_string(),
+        format!("tests/registry.rs:{}", greet.line())
+    );
 
     let shout = &entries[1];
     assert_eq!(shout.doc(), "Shout the text.");
@@ -112,7 +115,11 @@ fn handlers_from_another_crate_are_collected() {
 fn a_registry_in_another_crate_collects_handlers_from_both_crates() {
     assert_eq!(HOOKS.get("plugin.double").unwrap()(21), 42);
     assert_eq!(HOOKS.get("test.triple").unwrap()(5), 15);
-    let names: Vec<String> = HOOKS.entries().iter().map(|e| e.name().to_owned()).collect();
+    let names: Vec<String> = HOOKS
+        .entries()
+        .iter()
+        .map(|e| e.name().to_owned())
+        .collect();
     assert_eq!(names, ["plugin.double", "test.triple"]);
 }
 
