@@ -8,6 +8,8 @@ mod any;
 mod entry;
 mod error;
 mod frozen;
+mod invoke;
+mod metrics;
 mod registry;
 mod suggest;
 mod sync;
@@ -15,6 +17,8 @@ mod sync;
 pub use any::{get, AnyHandler, HANDLERS};
 pub use entry::{EntryInfo, Kind};
 pub use error::{validate_name, Clash, Error, Location, NameError, MAX_NAME_LEN};
+pub use invoke::AsyncCall;
+pub use metrics::Stats;
 pub use registry::Registry;
 
 /// The future an async handler returns once registered: `#[handler]` on an `async fn` registers

@@ -38,6 +38,8 @@ pub struct Registry<F: 'static> {
     /// Count of run-time names (not owned by a declaration): lets a miss skip the overlay.
     pub(crate) runtime_names: AtomicUsize,
     pub(crate) overlay: RwLock<Overlay<F>>,
+    /// Per-name call counts and times, recorded by `call` and `call_async` (src/invoke.rs).
+    pub(crate) metrics: crate::metrics::Metrics,
 }
 
 pub(crate) struct Overlay<F> {
@@ -106,6 +108,7 @@ impl<F: 'static> Registry<F> {
             frozen: OnceCell::new(),
             runtime_names: AtomicUsize::new(0),
             overlay: RwLock::new(Overlay { map: None }),
+            metrics: crate::metrics::Metrics::new(),
         }
     }
 }
