@@ -92,6 +92,7 @@ impl Registry<AnyHandler> {
 
 /// The default registry: `#[handler("name")]` without `registry = …` registers here, whatever
 /// the function's signature. Take handlers out with [`get`].
+#[cfg(not(loom))]
 pub static HANDLERS: Registry<AnyHandler> = Registry::__linked();
 
 /// Lets `#[handler]` name the default registry's handler type through the path `HANDLERS`.
@@ -112,6 +113,7 @@ impl RegistryDecl for HANDLERS {
 /// # Errors
 /// [`Error::NotFound`] with a "did you mean" suggestion, or [`Error::SignatureMismatch`] if the
 /// handler was declared with another signature.
+#[cfg(not(loom))]
 #[inline]
 pub fn get<F: Copy + Send + Sync + 'static>(name: &str) -> Result<F, Error> {
     HANDLERS.get_as(name)

@@ -14,7 +14,9 @@ mod registry;
 mod suggest;
 mod sync;
 
-pub use any::{get, AnyHandler, HANDLERS};
+#[cfg(not(loom))]
+pub use any::get;
+pub use any::{AnyHandler, HANDLERS};
 pub use entry::{EntryInfo, Kind};
 pub use error::{validate_name, Clash, Error, Location, NameError, MAX_NAME_LEN};
 pub use invoke::AsyncCall;

@@ -4,13 +4,11 @@ use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
-use once_cell::sync::OnceCell;
-
 use crate::entry::{EntryInfo, Kind, StaticEntry};
 use crate::error::{validate_name, Error, Location};
 use crate::frozen::{Frozen, Meta};
 use crate::suggest;
-use crate::sync::{AtomicUsize, Ordering, RwLock};
+use crate::sync::{const_fn_unless_loom, AtomicUsize, OnceCell, Ordering, RwLock};
 
 /// A registry of handlers of type `F`, looked up by name.
 ///
@@ -89,26 +87,28 @@ impl<F> Overlay<F> {
 }
 
 impl<F: 'static> Registry<F> {
-    /// A standalone registry: it holds only what is registered at run time, never `#[handler]`
-    /// declarations. Usable in a `static` and in tests.
-    pub const fn new() -> Self {
-        Self::with_link(false)
-    }
+    const_fn_unless_loom! {
+        /// A standalone registry: it holds only what is registered at run time, never `#[handler]`
+        /// declarations. Usable in a `static` and in tests.
+        pub const fn new() -> Self {
+            Self::with_link(false)
+        }
 
-    /// The registry behind a `#[registry]` static: collects the `#[handler]` declarations that
-    /// target it.
-    #[doc(hidden)]
-    pub const fn __linked() -> Self {
-        Self::with_link(true)
-    }
+        /// The registry behind a `#[registry]` static: collects the `#[handler]` declarations that
+        /// target it.
+        #[doc(hidden)]
+        pub const fn __linked() -> Self {
+            Self::with_link(true)
+        }
 
-    const fn with_link(linked: bool) -> Self {
-        Registry {
-            linked,
-            frozen: OnceCell::new(),
-            runtime_names: AtomicUsize::new(0),
-            overlay: RwLock::new(Overlay { map: None }),
-            metrics: crate::metrics::Metrics::new(),
+        const fn with_link(linked: bool) -> Self {
+            Registry {
+                linked,
+                frozen: OnceCell::new(),
+                runtime_names: AtomicUsize::new(0),
+                overlay: RwLock::new(Overlay { map: None }),
+                metrics: crate::metrics::Metrics::new(),
+            }
         }
     }
 }

@@ -1,4 +1,117 @@
-//! The synchronisation primitives the overlay uses, in one place so that loom can swap them.
+//! The synchronisation primitives of the overlay and the lazy freeze, in one place so that
+//! `--cfg loom` can swap them: loom model-checks only its own primitives and does not see
+//! parking_lot's lock or once_cell's cell. The loom versions keep the API the registry uses.
 
+#[cfg(not(loom))]
+pub(crate) use once_cell::sync::OnceCell;
+#[cfg(not(loom))]
 pub(crate) use parking_lot::RwLock;
+#[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
+
+#[cfg(loom)]
+pub(crate) use self::model::{AtomicUsize, OnceCell, Ordering, RwLock};
+
+/// Declares `const fn`s that become plain `fn`s under loom, whose primitives cannot be built in
+/// a constant (a `#[registry]` static is not available under loom; models build registries at
+/// run time).
+macro_rules! const_fn_unless_loom {
+    ($($(#[$attr:meta])* $vis:vis const fn $name:ident $args:tt -> $ret:ty $body:block)*) => {
+        $(
+            #[cfg(not(loom))]
+            $(#[$attr])*
+            $vis const fn $name $args -> $ret $body
+
+            #[cfg(loom)]
+            $(#[$attr])*
+            $vis fn $name $args -> $ret $body
+        )*
+    };
+}
+pub(crate) use const_fn_unless_loom;
+
+#[cfg(loom)]
+mod model {
+    use std::sync::PoisonError;
+
+    use loom::cell::UnsafeCell;
+    use loom::sync::atomic::AtomicBool;
+    use loom::sync::{Mutex, RwLockReadGuard, RwLockWriteGuard};
+
+    pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
+
+    /// parking_lot's API over loom's lock: guards without poisoning.
+    pub(crate) struct RwLock<T>(loom::sync::RwLock<T>);
+
+    impl<T> RwLock<T> {
+        pub(crate) fn new(value: T) -> Self {
+            RwLock(loom::sync::RwLock::new(value))
+        }
+
+        pub(crate) fn read(&self) -> RwLockReadGuard<'_, T> {
+            self.0.read().unwrap_or_else(PoisonError::into_inner)
+        }
+
+        pub(crate) fn write(&self) -> RwLockWriteGuard<'_, T> {
+            self.0.write().unwrap_or_else(PoisonError::into_inner)
+        }
+    }
+
+    /// once_cell's `sync::OnceCell` API over loom's primitives, built the way once_cell builds
+    /// it: a flag read with `Acquire` on the fast path, a lock serialising initialisers, and a
+    /// value written once before the flag is set with `Release`.
+    pub(crate) struct OnceCell<T> {
+        ready: AtomicBool,
+        init: Mutex<()>,
+        value: UnsafeCell<Option<T>>,
+    }
+
+    // SAFETY: the value is written once, under `init`, before `ready` is released; it is only
+    // read after `ready` is acquired, and never written again. Sharing it hands out `&T` across
+    // threads (needs `Sync`) and lets another thread's initialiser produce it (needs `Send`).
+    unsafe impl<T: Send + Sync> Sync for OnceCell<T> {}
+
+    impl<T> OnceCell<T> {
+        pub(crate) fn new() -> Self {
+            OnceCell {
+                ready: AtomicBool::new(false),
+                init: Mutex::new(()),
+                value: UnsafeCell::new(None),
+            }
+        }
+
+        pub(crate) fn get(&self) -> Option<&T> {
+            if !self.ready.load(Ordering::Acquire) {
+                return None;
+            }
+            // SAFETY: `ready` is set only after the value is written, and it is never written
+            // again, so no `&mut` to it can exist any more.
+            self.value.with(|value| unsafe { (*value).as_ref() })
+        }
+
+        pub(crate) fn get_or_init(&self, init: impl FnOnce() -> T) -> &T {
+            if let Some(value) = self.get() {
+                return value;
+            }
+            let _guard = self.init.lock().unwrap_or_else(PoisonError::into_inner);
+            if let Some(value) = self.get() {
+                return value;
+            }
+            let value = init();
+            // SAFETY: under `init` with `ready` still unset, no other thread reads or writes
+            // the value.
+            self.value.with_mut(|slot| unsafe { *slot = Some(value) });
+            self.ready.store(true, Ordering::Release);
+            self.get().expect("the value was just written")
+        }
+
+        pub(crate) fn set(&self, value: T) -> Result<(), T> {
+            let mut value = Some(value);
+            self.get_or_init(|| value.take().expect("taken once"));
+            match value {
+                None => Ok(()),
+                Some(value) => Err(value),
+            }
+        }
+    }
+}
