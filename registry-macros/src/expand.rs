@@ -3,16 +3,16 @@
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
-use syn::{FnArg, Item, Meta, ReturnType, Signature};
+use syn::{FnArg, Item, Meta, Path, ReturnType, Signature};
 
 use crate::ctxt::Errors;
-use crate::parse::{HandlerArgs, HandlerItem, RegistryItem, HANDLED};
+use crate::parse::{HandlerArgs, HandlerItem, RegistryItem, DYNAMIC_TAKES_NO_ARGUMENTS, HANDLED};
 use crate::validate::{self, Handler};
 
 pub fn handler(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
     let args = HandlerArgs::parse(args, &mut errors);
-    let item = HandlerItem::parse(item);
+    let item = HandlerItem::parse(item, &mut errors);
     let handler = validate::handler(&args, &item, &mut errors);
     let original = match &item {
         HandlerItem::Fn { func, .. } => func.to_token_stream(),
@@ -42,7 +42,7 @@ fn registration(handler: &Handler) -> TokenStream {
     // The function is coerced to the handler type in a `static` whose value is the function's
     // own name token: a signature mismatch is reported by rustc on the user's function.
     let handler_ty = match handler.registry {
-        Some(path) => quote!(<#path as #private::RegistryDecl>::Handler),
+        Some(path) => declared_handler_type(path),
         None => fn_pointer_type(sig),
     };
     let (registry, erased, any) = match handler.registry {
@@ -83,6 +83,23 @@ fn registration(handler: &Handler) -> TokenStream {
             #body
         };
     }
+}
+
+/// `<PATH as RegistryDecl>::Handler`, spanned on `PATH`: a path that is not a `#[registry]` is
+/// reported there rather than on the whole attribute.
+fn declared_handler_type(path: &Path) -> TokenStream {
+    let first = path
+        .leading_colon
+        .map(|colon| colon.spans[0])
+        .or_else(|| path.segments.first().map(|segment| segment.ident.span()))
+        .unwrap_or_else(Span::call_site);
+    let last = path
+        .segments
+        .last()
+        .map_or(first, |segment| segment.ident.span());
+    let open = quote_spanned!(first=> <);
+    let close = quote_spanned!(last=> as ::handler_registry::__private::RegistryDecl>::Handler);
+    quote!(#open #path #close)
 }
 
 /// Wraps `entry` so that the name it registers is a shim boxing the async function's future:
@@ -203,7 +220,7 @@ pub fn dynamic(args: TokenStream, item: TokenStream) -> TokenStream {
     }
     let mut errors = Errors::default();
     if !args.is_empty() {
-        errors.spanned(&args, "`#[dynamic]` takes no arguments");
+        errors.spanned(&args, DYNAMIC_TAKES_NO_ARGUMENTS);
     }
     let flagged = match syn::parse2::<Item>(item.clone()) {
         Ok(Item::Fn(mut func)) => add_dynamic_flag(&mut func.attrs).then_some(func),

@@ -46,6 +46,13 @@ impl HandlerArgs {
                         );
                     }
                 }
+                Expr::Assign(assign) if is_key(&assign.left, "name") => {
+                    name_reported = true;
+                    errors.spanned(
+                        assign.left,
+                        "the name is written first, without a key: `#[handler(\"greet\")]`",
+                    );
+                }
                 Expr::Assign(assign) => args.option(*assign.left, *assign.right, errors),
                 Expr::Path(path) if path.path.is_ident("dynamic") => {
                     if args.dynamic {
@@ -146,6 +153,10 @@ impl HandlerArgs {
     }
 }
 
+fn is_key(expr: &Expr, key: &str) -> bool {
+    matches!(expr, Expr::Path(path) if path.path.is_ident(key))
+}
+
 /// What `#[handler]` was put on.
 pub enum HandlerItem {
     Fn {
@@ -158,10 +169,10 @@ pub enum HandlerItem {
 }
 
 impl HandlerItem {
-    pub fn parse(tokens: TokenStream) -> Self {
+    pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Self {
         match syn::parse2::<Item>(tokens.clone()) {
             Ok(Item::Fn(mut func)) => {
-                let dynamic_below = mark_dynamic_handled(&mut func.attrs);
+                let dynamic_below = mark_dynamic_handled(&mut func.attrs, errors);
                 HandlerItem::Fn {
                     func,
                     dynamic_below,
@@ -177,7 +188,11 @@ impl HandlerItem {
 /// attribute, rather than deleting it, keeps the user's `use …::dynamic` import in use.
 pub const HANDLED: &str = "__handled_by_handler";
 
-fn mark_dynamic_handled(attrs: &mut [Attribute]) -> bool {
+/// What `#[dynamic]` says when given arguments, above or below `#[handler]`.
+pub const DYNAMIC_TAKES_NO_ARGUMENTS: &str =
+    "`#[dynamic]` takes no arguments: write `#[dynamic]` alone";
+
+fn mark_dynamic_handled(attrs: &mut [Attribute], errors: &mut Errors) -> bool {
     let mut found = false;
     for attr in attrs {
         let is_dynamic = attr
@@ -185,12 +200,21 @@ fn mark_dynamic_handled(attrs: &mut [Attribute]) -> bool {
             .segments
             .last()
             .is_some_and(|segment| segment.ident == "dynamic");
-        if is_dynamic && matches!(attr.meta, Meta::Path(_)) {
-            let path = attr.path().clone();
-            let handled = Ident::new(HANDLED, Span::call_site());
-            attr.meta = syn::parse_quote!(#path(#handled));
-            found = true;
+        if !is_dynamic {
+            continue;
         }
+        match &attr.meta {
+            Meta::Path(_) => {}
+            Meta::List(list) if list.tokens.is_empty() => {}
+            Meta::List(list) => errors.spanned(&list.tokens, DYNAMIC_TAKES_NO_ARGUMENTS),
+            Meta::NameValue(name_value) => {
+                errors.spanned(&name_value.value, DYNAMIC_TAKES_NO_ARGUMENTS)
+            }
+        }
+        let path = attr.path().clone();
+        let handled = Ident::new(HANDLED, Span::call_site());
+        attr.meta = syn::parse_quote!(#path(#handled));
+        found = true;
     }
     found
 }

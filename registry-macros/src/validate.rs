@@ -64,8 +64,12 @@ pub fn handler<'a>(
             errors.spanned(
                 item_keyword(item),
                 format!(
-                    "`#[handler]` goes on a free function, not {}; write a function that calls it",
-                    item_kind(item)
+                    "`#[handler]` goes on a free function, not {}; register a free function that {}",
+                    item_kind(item),
+                    match item {
+                        syn::Item::Impl(_) | syn::Item::Trait(_) => "calls the method",
+                        _ => "uses it",
+                    }
                 ),
             );
             return None;
@@ -324,7 +328,7 @@ fn item_kind(item: &syn::Item) -> &'static str {
         Item::Union(_) => "a union",
         Item::Const(_) => "a const",
         Item::Static(_) => "a static",
-        Item::Impl(_) => "an impl block (put it on a free function instead)",
+        Item::Impl(_) => "an impl block",
         Item::Trait(_) => "a trait",
         Item::Mod(_) => "a module",
         Item::Type(_) => "a type alias",

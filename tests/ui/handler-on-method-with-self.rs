@@ -1,0 +1,14 @@
+use handler_registry::handler;
+
+struct Greeter;
+
+impl Greeter {
+    #[handler("greet")]
+    fn greet(&self, who: &str) -> String {
+        format!("hello {who}")
+    }
+}
+
+fn main() {
+    assert_eq!(Greeter.greet("you"), "hello you");
+}

@@ -1,0 +1,6 @@
+use handler_registry::registry;
+
+#[registry]
+struct Commands;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use handler_registry::{registry, Registry};
+
+#[registry]
+static mut COMMANDS: Registry<fn(&str) -> String>;
+
+fn main() {}

@@ -1,0 +1,6 @@
+use handler_registry::registry;
+
+#[registry]
+static COMMANDS: Vec<fn(&str) -> String>;
+
+fn main() {}
