@@ -11,6 +11,7 @@ mod frozen;
 mod invoke;
 mod metrics;
 mod registry;
+mod require;
 mod suggest;
 mod sync;
 
