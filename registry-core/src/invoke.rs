@@ -38,10 +38,7 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
     /// math.register("div", |a, b| a / b)?;
     ///
     /// assert_eq!(math.call("add", |add| add(2, 3))?, 5);
-    /// # let hook = std::panic::take_hook();
-    /// # std::panic::set_hook(Box::new(|_| {}));
     /// assert!(matches!(math.call("div", |div| div(1, 0)), Err(Error::Panicked { .. })));
-    /// # std::panic::set_hook(hook);
     /// assert!(matches!(
     ///     math.call("ad", |add| add(2, 3)),
     ///     Err(Error::NotFound { suggestion: Some(s), .. }) if s == "add"
