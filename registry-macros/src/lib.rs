@@ -9,6 +9,8 @@
 mod ctxt;
 mod expand;
 mod parse;
+#[cfg(test)]
+mod tests;
 mod validate;
 
 use proc_macro::TokenStream;

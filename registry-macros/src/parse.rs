@@ -9,7 +9,11 @@ use syn::{Attribute, Expr, Ident, Item, ItemFn, Lit, LitStr, Meta, Path, Token, 
 use crate::ctxt::Errors;
 
 /// The options `#[handler]` accepts after the name, for error messages.
-pub const HANDLER_OPTIONS: &str = "`registry`, `aliases`, `dynamic`";
+pub const HANDLER_OPTIONS: &str = "`registry = PATH`, `aliases = [\"…\"]`, `dynamic`";
+
+/// What is said of a second `dynamic`, whether written as an option or as `#[dynamic]`.
+pub const ALREADY_DYNAMIC: &str =
+    "the handler is already dynamic: keep either the `dynamic` option or `#[dynamic]`";
 
 /// `#[handler("name", registry = PATH, aliases = ["a", "b"], dynamic)]`.
 #[derive(Default)]
@@ -17,7 +21,8 @@ pub struct HandlerArgs {
     pub name: Option<LitStr>,
     pub registry: Option<Path>,
     pub aliases: Vec<LitStr>,
-    pub dynamic: bool,
+    /// The `dynamic` flag, kept for its span.
+    pub dynamic: Option<Path>,
 }
 
 impl HandlerArgs {
@@ -31,19 +36,26 @@ impl HandlerArgs {
             }
         };
         let mut name_reported = false;
+        let mut keys_seen = Vec::new();
         for (position, expr) in exprs.into_iter().enumerate() {
             match expr {
                 Expr::Lit(syn::ExprLit {
                     lit: Lit::Str(name),
                     ..
                 }) => {
-                    if position == 0 {
-                        args.name = Some(name);
-                    } else {
+                    if args.name.is_some() {
                         errors.spanned(
                             name,
-                            "a handler has one name, written first; list extra names in `aliases = [\"…\"]`",
+                            "a handler has one name; list extra names in `aliases = [\"…\"]`",
                         );
+                    } else {
+                        if position > 0 {
+                            errors.spanned(
+                                &name,
+                                "the name goes first: `#[handler(\"name\", options…)]`",
+                            );
+                        }
+                        args.name = Some(name);
                     }
                 }
                 Expr::Assign(assign) if is_key(&assign.left, "name") => {
@@ -53,12 +65,14 @@ impl HandlerArgs {
                         "the name is written first, without a key: `#[handler(\"greet\")]`",
                     );
                 }
-                Expr::Assign(assign) => args.option(*assign.left, *assign.right, errors),
+                Expr::Assign(assign) => {
+                    args.option(*assign.left, *assign.right, &mut keys_seen, errors)
+                }
                 Expr::Path(path) if path.path.is_ident("dynamic") => {
-                    if args.dynamic {
-                        errors.spanned(path, "`dynamic` is given twice");
+                    if args.dynamic.is_some() {
+                        errors.spanned(&path, ALREADY_DYNAMIC);
                     }
-                    args.dynamic = true;
+                    args.dynamic = Some(path.path);
                 }
                 other if position == 0 => {
                     name_reported = true;
@@ -76,7 +90,7 @@ impl HandlerArgs {
                 ),
                 other => errors.spanned(
                     other,
-                    format!("expected an option; expected one of {HANDLER_OPTIONS}"),
+                    format!("expected an option, one of {HANDLER_OPTIONS}"),
                 ),
             }
         }
@@ -89,38 +103,28 @@ impl HandlerArgs {
         args
     }
 
-    fn option(&mut self, key: Expr, value: Expr, errors: &mut Errors) {
-        let Expr::Path(key) = key else {
-            errors.spanned(
-                key,
-                format!("expected an option name; expected one of {HANDLER_OPTIONS}"),
-            );
+    fn option(&mut self, key: Expr, value: Expr, seen: &mut Vec<Ident>, errors: &mut Errors) {
+        let Some(ident) = (match &key {
+            Expr::Path(path) => path.path.get_ident(),
+            _ => None,
+        }) else {
+            errors.spanned(key, format!("expected an option, one of {HANDLER_OPTIONS}"));
             return;
         };
-        let Some(ident) = key.path.get_ident() else {
-            errors.spanned(
-                &key,
-                format!("expected an option name; expected one of {HANDLER_OPTIONS}"),
-            );
+        if seen.contains(ident) {
+            errors.spanned(ident, format!("`{ident}` is given twice; keep one"));
             return;
-        };
+        }
+        seen.push(ident.clone());
         match ident.to_string().as_str() {
-            "registry" => {
-                if self.registry.is_some() {
-                    errors.spanned(ident, "`registry` is given twice");
-                }
-                match value {
-                    Expr::Path(path) if path.qself.is_none() => self.registry = Some(path.path),
-                    other => errors.spanned(
-                        other,
-                        "`registry` takes the path of a `#[registry]` static, e.g. `registry = crate::COMMANDS`",
-                    ),
-                }
-            }
+            "registry" => match value {
+                Expr::Path(path) if path.qself.is_none() => self.registry = Some(path.path),
+                other => errors.spanned(
+                    other,
+                    "`registry` takes the path of a `#[registry]` static, e.g. `registry = crate::COMMANDS`",
+                ),
+            },
             "aliases" => {
-                if !self.aliases.is_empty() {
-                    errors.spanned(ident, "`aliases` is given twice");
-                }
                 let Expr::Array(array) = value else {
                     errors.spanned(
                         value,
@@ -202,6 +206,9 @@ fn mark_dynamic_handled(attrs: &mut [Attribute], errors: &mut Errors) -> bool {
             .is_some_and(|segment| segment.ident == "dynamic");
         if !is_dynamic {
             continue;
+        }
+        if found {
+            errors.spanned(attr.path(), ALREADY_DYNAMIC);
         }
         match &attr.meta {
             Meta::Path(_) => {}

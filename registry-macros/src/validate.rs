@@ -3,12 +3,12 @@
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::{
-    Expr, FnArg, GenericArgument, GenericParam, ItemFn, Lifetime, Lit, LitStr, Meta, Path,
+    Expr, FnArg, GenericArgument, GenericParam, Item, ItemFn, Lifetime, Lit, LitStr, Meta, Path,
     PathArguments, ReturnType, Signature, Type, TypeParamBound,
 };
 
 use crate::ctxt::Errors;
-use crate::parse::{HandlerArgs, HandlerItem, RegistryItem};
+use crate::parse::{HandlerArgs, HandlerItem, RegistryItem, ALREADY_DYNAMIC};
 
 /// Mirrors `registry_core::MAX_NAME_LEN`; the runtime checks the same rules again in `register`.
 const MAX_NAME_LEN: usize = 256;
@@ -59,19 +59,14 @@ pub fn handler<'a>(
         HandlerItem::Fn {
             func,
             dynamic_below,
-        } => (func, *dynamic_below),
+        } => {
+            if let (Some(flag), true) = (&args.dynamic, dynamic_below) {
+                errors.spanned(flag, ALREADY_DYNAMIC);
+            }
+            (func, *dynamic_below)
+        }
         HandlerItem::Other(item) => {
-            errors.spanned(
-                item_keyword(item),
-                format!(
-                    "`#[handler]` goes on a free function, not {}; register a free function that {}",
-                    item_kind(item),
-                    match item {
-                        syn::Item::Impl(_) | syn::Item::Trait(_) => "calls the method",
-                        _ => "uses it",
-                    }
-                ),
-            );
+            not_a_function(item, errors);
             return None;
         }
         HandlerItem::Unparsed(tokens) => {
@@ -89,7 +84,7 @@ pub fn handler<'a>(
         name,
         aliases: &args.aliases,
         registry: args.registry.as_ref(),
-        dynamic: args.dynamic || dynamic_below,
+        dynamic: args.dynamic.is_some() || dynamic_below,
         doc: doc_text(func),
     })
 }
@@ -110,7 +105,7 @@ fn check_name(lit: &LitStr, what: &str, errors: &mut Errors) {
         ))
     } else if value.chars().any(char::is_control) {
         Some(format!(
-            "{what} `{}` contains a control character",
+            "{what} `{}` contains a control character; remove it",
             value.escape_debug()
         ))
     } else {
@@ -301,41 +296,30 @@ fn doc_text(func: &ItemFn) -> String {
     lines.join("\n").trim().to_owned()
 }
 
-fn item_keyword(item: &syn::Item) -> proc_macro2::TokenStream {
-    use quote::ToTokens;
-    use syn::Item;
-    match item {
-        Item::Struct(item) => item.struct_token.to_token_stream(),
-        Item::Enum(item) => item.enum_token.to_token_stream(),
-        Item::Union(item) => item.union_token.to_token_stream(),
-        Item::Const(item) => item.const_token.to_token_stream(),
-        Item::Static(item) => item.static_token.to_token_stream(),
-        Item::Impl(item) => item.impl_token.to_token_stream(),
-        Item::Trait(item) => item.trait_token.to_token_stream(),
-        Item::Mod(item) => item.mod_token.to_token_stream(),
-        Item::Type(item) => item.type_token.to_token_stream(),
-        Item::Use(item) => item.use_token.to_token_stream(),
-        Item::ForeignMod(item) => item.abi.to_token_stream(),
-        other => other.to_token_stream(),
-    }
-}
-
-fn item_kind(item: &syn::Item) -> &'static str {
-    use syn::Item;
-    match item {
-        Item::Struct(_) => "a struct",
-        Item::Enum(_) => "an enum",
-        Item::Union(_) => "a union",
-        Item::Const(_) => "a const",
-        Item::Static(_) => "a static",
-        Item::Impl(_) => "an impl block",
-        Item::Trait(_) => "a trait",
-        Item::Mod(_) => "a module",
-        Item::Type(_) => "a type alias",
-        Item::Use(_) => "a `use` item",
-        Item::ForeignMod(_) => "an extern block",
-        _ => "this item",
-    }
+/// `#[handler]` on something other than a function, reported on the item's keyword.
+fn not_a_function(item: &Item, errors: &mut Errors) {
+    let (keyword, kind) = match item {
+        Item::Struct(item) => (item.struct_token.to_token_stream(), "a struct"),
+        Item::Enum(item) => (item.enum_token.to_token_stream(), "an enum"),
+        Item::Union(item) => (item.union_token.to_token_stream(), "a union"),
+        Item::Const(item) => (item.const_token.to_token_stream(), "a const"),
+        Item::Static(item) => (item.static_token.to_token_stream(), "a static"),
+        Item::Impl(item) => (item.impl_token.to_token_stream(), "an impl block"),
+        Item::Trait(item) => (item.trait_token.to_token_stream(), "a trait"),
+        Item::Mod(item) => (item.mod_token.to_token_stream(), "a module"),
+        Item::Type(item) => (item.type_token.to_token_stream(), "a type alias"),
+        Item::Use(item) => (item.use_token.to_token_stream(), "a `use` item"),
+        Item::ForeignMod(item) => (item.abi.to_token_stream(), "an extern block"),
+        other => (other.to_token_stream(), "this item"),
+    };
+    let instead = match item {
+        Item::Impl(_) | Item::Trait(_) => "calls the method",
+        _ => "uses it",
+    };
+    errors.spanned(
+        keyword,
+        format!("`#[handler]` goes on a free function, not {kind}; register a free function that {instead}"),
+    );
 }
 
 /// A `#[registry]` that passed every rule: the static and its handler type `F`.
