@@ -119,7 +119,7 @@ fn async_shim(sig: &Signature, entry: TokenStream) -> TokenStream {
     // Spanned on the function's name, so a future that is not `Send` is reported on the user's
     // function rather than inside the expansion.
     let boxed = quote_spanned! {ident.span()=>
-        ::std::boxed::Box::pin(__handler_registry_user(#(#args),*))
+        ::handler_registry::__private::Box::pin(__handler_registry_user(#(#args),*))
     };
     let boxed = match unsafety {
         Some(_) => quote!(unsafe { #boxed }),
