@@ -36,6 +36,6 @@ pub mod __private {
     pub use crate::entry::StaticEntry;
     pub use crate::registry::{Registry, RegistryDecl};
     pub use inventory::submit;
-    /// What async handler shims box their future with: no `::std` path, which `#![no_std]` crates lack.
+    /// Boxes async handlers' futures without a `::std` path (absent in `#![no_std]` crates).
     pub use std::boxed::Box;
 }
