@@ -1,0 +1,584 @@
+//! A JSON-RPC 2.0 service over HTTP whose every method is a `#[handler]`.
+//!
+//! Sync methods live in one registry, async ones in another; each call goes through
+//! `Registry::call` / `Registry::call_async`, so it runs in a `handler` span, a panicking method
+//! becomes a JSON-RPC internal error while the server keeps serving, async methods get a
+//! deadline, and every call is counted (see `admin.stats`).
+//!
+//! ```text
+//! $ cargo run --example jsonrpc_server          # port: first argument, or JSONRPC_PORT, or any free one
+//! listening on http://127.0.0.1:40517
+//! $ curl -s http://127.0.0.1:40517 -d '{"jsonrpc":"2.0","id":1,"method":"math.add","params":[2,3]}'
+//! {"jsonrpc":"2.0","id":1,"result":5}
+//! ```
+//!
+//! Logs (one `request` span per HTTP request, a `handler` span per call) go to stderr.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use handler_registry::{registry, BoxFuture, Error, Registry};
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use tokio::net::TcpListener;
+use tracing::Instrument;
+
+/// A sync method: its params in, a JSON result or a JSON-RPC error out.
+pub type Method = fn(Params) -> Result<Value, RpcError>;
+
+/// An async method: `#[handler]` on an `async fn` with the same argument and output registers a
+/// shim of this type.
+pub type AsyncMethod = fn(Params) -> BoxFuture<'static, Result<Value, RpcError>>;
+
+/// The sync methods.
+#[registry]
+pub static METHODS: Registry<Method>;
+
+/// The async methods.
+#[registry]
+pub static ASYNC_METHODS: Registry<AsyncMethod>;
+
+/// How long an async method may run before its call is dropped and answered with `TIMED_OUT`.
+pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// JSON-RPC 2.0 error codes, and the ones this service defines.
+pub mod code {
+    /// The body is not valid JSON.
+    pub const PARSE_ERROR: i64 = -32700;
+    /// The JSON is not a valid request object.
+    pub const INVALID_REQUEST: i64 = -32600;
+    /// No method has this name.
+    pub const METHOD_NOT_FOUND: i64 = -32601;
+    /// The params do not fit the method.
+    pub const INVALID_PARAMS: i64 = -32602;
+    /// The method panicked, or failed inside the server.
+    pub const INTERNAL_ERROR: i64 = -32603;
+    /// The method did not finish within `CALL_TIMEOUT` (a server-defined code).
+    pub const TIMED_OUT: i64 = -32000;
+    /// `math.divide` by zero (an application code).
+    pub const DIVISION_BY_ZERO: i64 = 1;
+    /// `admin.set_greeting` offered a version that is not newer (an application code).
+    pub const STALE_VERSION: i64 = 2;
+}
+
+/// The `params` of a call, turned into a typed value by the method that receives it.
+pub struct Params(Value);
+
+impl Params {
+    /// Deserializes the params into `T`: by name (an object) or by position (an array, for
+    /// structs and tuples); absent params are `null`. A mismatch is an `INVALID_PARAMS` error
+    /// naming the problem, so methods can write `let Args { a, b } = params.parse()?;`.
+    pub fn parse<T: DeserializeOwned>(self) -> Result<T, RpcError> {
+        serde_json::from_value(self.0).map_err(|error| {
+            RpcError::new(code::INVALID_PARAMS, "Invalid params").with_data(error.to_string())
+        })
+    }
+}
+
+/// Serializes a method's typed result.
+pub fn reply<T: Serialize>(result: T) -> Result<Value, RpcError> {
+    serde_json::to_value(result).map_err(|error| {
+        RpcError::new(code::INTERNAL_ERROR, "Internal error").with_data(error.to_string())
+    })
+}
+
+/// A JSON-RPC error object.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RpcError {
+    code: i64,
+    message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    data: Option<Value>,
+}
+
+impl RpcError {
+    /// An error without data.
+    pub fn new(code: i64, message: impl Into<String>) -> Self {
+        RpcError {
+            code,
+            message: message.into(),
+            data: None,
+        }
+    }
+
+    /// Attaches the `data` member.
+    pub fn with_data(mut self, data: impl Into<Value>) -> Self {
+        self.data = Some(data.into());
+        self
+    }
+}
+
+/// Arithmetic and text: sync methods.
+mod calc {
+    use handler_registry::{dynamic, handler};
+    use serde::{Deserialize, Serialize};
+    use serde_json::Value;
+
+    use super::{code, reply, Params, RpcError};
+
+    #[derive(Deserialize)]
+    struct Operands {
+        a: i64,
+        b: i64,
+    }
+
+    /// Add two integers: `{"a": 2, "b": 3}` or `[2, 3]`.
+    #[handler("math.add", registry = super::METHODS, aliases = ["add"])]
+    fn add(params: Params) -> Result<Value, RpcError> {
+        let Operands { a, b } = params.parse()?;
+        match a.checked_add(b) {
+            Some(sum) => reply(sum),
+            None => Err(RpcError::new(code::INVALID_PARAMS, "Invalid params")
+                .with_data("the sum does not fit in a 64-bit integer")),
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct Division {
+        dividend: i64,
+        divisor: i64,
+    }
+
+    #[derive(Serialize)]
+    struct Quotient {
+        quotient: i64,
+        remainder: i64,
+    }
+
+    /// Divide integers: `{"dividend": 7, "divisor": 2}` gives the quotient and the remainder.
+    #[handler("math.divide", registry = super::METHODS)]
+    fn divide(params: Params) -> Result<Value, RpcError> {
+        let Division { dividend, divisor } = params.parse()?;
+        match (dividend.checked_div(divisor), dividend.checked_rem(divisor)) {
+            (Some(quotient), Some(remainder)) => reply(Quotient {
+                quotient,
+                remainder,
+            }),
+            _ if divisor == 0 => Err(RpcError::new(code::DIVISION_BY_ZERO, "division by zero")),
+            _ => Err(RpcError::new(code::INVALID_PARAMS, "Invalid params")
+                .with_data("the quotient does not fit in a 64-bit integer")),
+        }
+    }
+
+    #[derive(Deserialize)]
+    struct Person {
+        name: String,
+    }
+
+    /// Greet someone: `{"name": "Ada"}`. Its style is switched at run time with
+    /// `admin.set_greeting`.
+    #[handler("text.greet", registry = super::METHODS)]
+    #[dynamic]
+    pub fn greet(params: Params) -> Result<Value, RpcError> {
+        let Person { name } = params.parse()?;
+        reply(format!("Hello, {name}!"))
+    }
+
+    /// The `formal` style of `text.greet`.
+    pub fn greet_formal(params: Params) -> Result<Value, RpcError> {
+        let Person { name } = params.parse()?;
+        reply(format!("Good day to you, {name}."))
+    }
+
+    /// The `pirate` style of `text.greet`.
+    pub fn greet_pirate(params: Params) -> Result<Value, RpcError> {
+        let Person { name } = params.parse()?;
+        reply(format!("Ahoy, {name}!"))
+    }
+
+    /// Panic on purpose, to show that the server keeps serving.
+    #[handler("debug.panic", registry = super::METHODS)]
+    fn panic(_: Params) -> Result<Value, RpcError> {
+        panic!("debug.panic was called");
+    }
+}
+
+/// A key-value store and timers: async methods.
+mod store {
+    use std::collections::BTreeMap;
+    use std::sync::LazyLock;
+    use std::time::Duration;
+
+    use handler_registry::handler;
+    use serde::Deserialize;
+    use serde_json::{json, Value};
+    use tokio::sync::RwLock;
+
+    use super::{reply, Params, RpcError};
+
+    static STORE: LazyLock<RwLock<BTreeMap<String, Value>>> = LazyLock::new(RwLock::default);
+
+    #[derive(Deserialize)]
+    struct Entry {
+        key: String,
+        value: Value,
+    }
+
+    #[derive(Deserialize)]
+    struct Key {
+        key: String,
+    }
+
+    /// Store a JSON value under a key: `{"key": "k", "value": ...}`; returns the previous value
+    /// or `null`.
+    #[handler("kv.put", registry = super::ASYNC_METHODS)]
+    async fn put(params: Params) -> Result<Value, RpcError> {
+        let Entry { key, value } = params.parse()?;
+        let previous = STORE.write().await.insert(key, value);
+        reply(previous)
+    }
+
+    /// The value stored under a key, or `null`: `{"key": "k"}`.
+    #[handler("kv.get", registry = super::ASYNC_METHODS)]
+    async fn get(params: Params) -> Result<Value, RpcError> {
+        let Key { key } = params.parse()?;
+        let value = STORE.read().await.get(&key).cloned();
+        reply(value)
+    }
+
+    #[derive(Deserialize)]
+    struct Nap {
+        ms: u64,
+    }
+
+    /// Wait `{"ms": n}` milliseconds, then answer; past the call deadline, the call times out.
+    #[handler("util.sleep", registry = super::ASYNC_METHODS)]
+    async fn sleep(params: Params) -> Result<Value, RpcError> {
+        let Nap { ms } = params.parse()?;
+        tokio::time::sleep(Duration::from_millis(ms)).await;
+        reply(json!({ "slept_ms": ms }))
+    }
+
+    /// Panic after suspending once, to show that a panic in a later poll is caught too.
+    #[handler("debug.panic_later", registry = super::ASYNC_METHODS)]
+    async fn panic_later(_: Params) -> Result<Value, RpcError> {
+        tokio::task::yield_now().await;
+        panic!("debug.panic_later was polled again");
+    }
+}
+
+/// Introspection and hot swap: sync methods about the service itself.
+mod admin {
+    use handler_registry::{handler, Error, Kind};
+    use serde::{Deserialize, Serialize};
+    use serde_json::{json, Value};
+
+    use super::{calc, code, reply, Method, Params, RpcError, ASYNC_METHODS, METHODS};
+
+    #[derive(Serialize)]
+    struct Description {
+        name: String,
+        aliases: &'static [&'static str],
+        doc: &'static str,
+        #[serde(rename = "async")]
+        is_async: bool,
+        #[serde(skip_serializing_if = "Option::is_none")]
+        version: Option<u64>,
+    }
+
+    /// List every method with its aliases and documentation (`version` marks hot-swappable ones).
+    #[handler("rpc.discover", registry = super::METHODS)]
+    fn discover(_: Params) -> Result<Value, RpcError> {
+        let sync = METHODS.entries().into_iter().map(|entry| (entry, false));
+        let not_sync = ASYNC_METHODS
+            .entries()
+            .into_iter()
+            .map(|entry| (entry, true));
+        let mut methods: Vec<Description> = sync
+            .chain(not_sync)
+            .map(|(entry, is_async)| Description {
+                name: entry.name().to_owned(),
+                aliases: entry.aliases(),
+                doc: entry.doc(),
+                is_async,
+                version: match entry.kind() {
+                    Kind::Dynamic { version } => Some(version),
+                    _ => None,
+                },
+            })
+            .collect();
+        methods.sort_by(|a, b| a.name.cmp(&b.name));
+        reply(json!({ "methods": methods }))
+    }
+
+    #[derive(Deserialize)]
+    #[serde(rename_all = "lowercase")]
+    enum Style {
+        Plain,
+        Formal,
+        Pirate,
+    }
+
+    #[derive(Deserialize)]
+    struct Swap {
+        style: Style,
+        version: u64,
+    }
+
+    /// Hot-swap `text.greet`: `{"style": "plain" | "formal" | "pirate", "version": n}`, where `n`
+    /// must be greater than the installed version.
+    #[handler("admin.set_greeting", registry = super::METHODS)]
+    fn set_greeting(params: Params) -> Result<Value, RpcError> {
+        let Swap { style, version } = params.parse()?;
+        let greet: Method = match style {
+            Style::Plain => calc::greet,
+            Style::Formal => calc::greet_formal,
+            Style::Pirate => calc::greet_pirate,
+        };
+        match METHODS.register_versioned("text.greet", version, greet) {
+            Ok(()) => reply(json!({ "method": "text.greet", "version": version })),
+            Err(
+                error @ Error::Stale {
+                    current, offered, ..
+                },
+            ) => Err(RpcError::new(code::STALE_VERSION, error.to_string())
+                .with_data(json!({ "current": current, "offered": offered }))),
+            Err(error) => Err(RpcError::new(code::INTERNAL_ERROR, error.to_string())),
+        }
+    }
+
+    #[derive(Serialize)]
+    struct Counts {
+        name: String,
+        calls: u64,
+        panics: u64,
+        total_us: u128,
+        max_us: u128,
+    }
+
+    /// Calls, panics and time per method since the server started.
+    #[handler("admin.stats", registry = super::METHODS)]
+    fn stats(_: Params) -> Result<Value, RpcError> {
+        let mut counts: Vec<Counts> = METHODS
+            .stats()
+            .into_iter()
+            .chain(ASYNC_METHODS.stats())
+            .map(|stats| Counts {
+                name: stats.name().to_owned(),
+                calls: stats.calls(),
+                panics: stats.panics(),
+                total_us: stats.total_time().as_micros(),
+                max_us: stats.max_time().as_micros(),
+            })
+            .collect();
+        counts.sort_by(|a, b| a.name.cmp(&b.name));
+        reply(json!({ "methods": counts }))
+    }
+}
+
+/// Runs one call: a sync method in place, an async one under `CALL_TIMEOUT`.
+pub async fn invoke(method: &str, params: Params) -> Result<Value, RpcError> {
+    let outcome = if METHODS.contains(method) {
+        METHODS.call(method, |method| method(params))
+    } else {
+        ASYNC_METHODS
+            .call_async(method, |method| method(params))
+            .timeout(CALL_TIMEOUT, tokio::time::sleep)
+            .await
+    };
+    outcome.unwrap_or_else(|error| Err(rpc_error(method, error)))
+}
+
+/// Maps the registry's errors to JSON-RPC errors.
+fn rpc_error(method: &str, error: Error) -> RpcError {
+    match error {
+        Error::NotFound { suggestion, .. } => {
+            // The async registry answered; the sync one may know a closer name.
+            let suggestion = match METHODS.lookup(method) {
+                Err(Error::NotFound {
+                    suggestion: Some(closer),
+                    ..
+                }) => Some(closer),
+                _ => suggestion,
+            };
+            RpcError::new(code::METHOD_NOT_FOUND, "Method not found")
+                .with_data(json!({ "method": method, "suggestion": suggestion }))
+        }
+        Error::Panicked { message, .. } => RpcError::new(code::INTERNAL_ERROR, "Internal error")
+            .with_data(json!({ "panic": message })),
+        Error::TimedOut { after, .. } => RpcError::new(
+            code::TIMED_OUT,
+            format!("the method did not finish within {} ms", after.as_millis()),
+        ),
+        other => RpcError::new(code::INTERNAL_ERROR, other.to_string()),
+    }
+}
+
+/// Answers one request of a body: `None` for a notification (a valid call without `id`).
+async fn answer(request: Value) -> Option<Reply> {
+    let (id, call) = parse_request(request);
+    let (method, params) = match call {
+        Ok(call) => call,
+        Err(error) => return Some(Reply::failure(id.unwrap_or(Value::Null), error)),
+    };
+    let outcome = invoke(&method, Params(params)).await;
+    match &outcome {
+        Ok(_) => tracing::info!(method, "ok"),
+        Err(error) => tracing::warn!(method, code = error.code, message = %error.message, "failed"),
+    }
+    Some(Reply::new(id?, outcome))
+}
+
+/// Splits a request into its `id` (absent for a notification) and its checked method and params.
+fn parse_request(request: Value) -> (Option<Value>, Result<(String, Value), RpcError>) {
+    let Value::Object(mut request) = request else {
+        return (None, Err(invalid_request("a request is a JSON object")));
+    };
+    let id = request.remove("id");
+    if matches!(
+        id,
+        Some(Value::Array(_) | Value::Object(_) | Value::Bool(_))
+    ) {
+        return (
+            None,
+            Err(invalid_request("`id` is a string, a number or null")),
+        );
+    }
+    (id, check_call(request))
+}
+
+fn check_call(mut request: Map<String, Value>) -> Result<(String, Value), RpcError> {
+    if request.get("jsonrpc").and_then(Value::as_str) != Some("2.0") {
+        return Err(invalid_request("`jsonrpc` must be \"2.0\""));
+    }
+    let Some(Value::String(method)) = request.remove("method") else {
+        return Err(invalid_request("`method` is a string"));
+    };
+    match request.remove("params") {
+        None => Ok((method, Value::Null)),
+        Some(params @ (Value::Array(_) | Value::Object(_))) => Ok((method, params)),
+        Some(_) => Err(invalid_request("`params` is an array or an object")),
+    }
+}
+
+fn invalid_request(reason: &str) -> RpcError {
+    RpcError::new(code::INVALID_REQUEST, "Invalid Request").with_data(reason)
+}
+
+/// A response object: `result` on success, `error` on failure.
+#[derive(Serialize)]
+struct Reply {
+    jsonrpc: &'static str,
+    id: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    result: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<RpcError>,
+}
+
+impl Reply {
+    fn new(id: Value, outcome: Result<Value, RpcError>) -> Self {
+        let (result, error) = match outcome {
+            Ok(result) => (Some(result), None),
+            Err(error) => (None, Some(error)),
+        };
+        Reply {
+            jsonrpc: "2.0",
+            id,
+            result,
+            error,
+        }
+    }
+
+    fn failure(id: Value, error: RpcError) -> Self {
+        Reply::new(id, Err(error))
+    }
+}
+
+/// What an HTTP request is answered with: nothing when it held only notifications.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Body {
+    Single(Reply),
+    Batch(Vec<Reply>),
+}
+
+/// Answers a single request or a batch.
+async fn respond(body: &[u8]) -> Option<Body> {
+    let request: Value = match serde_json::from_slice(body) {
+        Ok(request) => request,
+        Err(error) => {
+            let error =
+                RpcError::new(code::PARSE_ERROR, "Parse error").with_data(error.to_string());
+            return Some(Body::Single(Reply::failure(Value::Null, error)));
+        }
+    };
+    match request {
+        Value::Array(batch) if batch.is_empty() => Some(Body::Single(Reply::failure(
+            Value::Null,
+            invalid_request("a batch holds at least one request"),
+        ))),
+        Value::Array(batch) => {
+            let mut replies = Vec::with_capacity(batch.len());
+            for request in batch {
+                replies.extend(answer(request).await);
+            }
+            (!replies.is_empty()).then_some(Body::Batch(replies))
+        }
+        request => answer(request).await.map(Body::Single),
+    }
+}
+
+async fn http_post(body: Bytes) -> Response {
+    static REQUESTS: AtomicU64 = AtomicU64::new(0);
+    let span = tracing::info_span!("request", n = REQUESTS.fetch_add(1, Ordering::Relaxed) + 1);
+    match respond(&body).instrument(span).await {
+        Some(reply) => (
+            [(header::CONTENT_TYPE, "application/json")],
+            serde_json::to_string(&reply).expect("replies serialize"),
+        )
+            .into_response(),
+        None => StatusCode::NO_CONTENT.into_response(),
+    }
+}
+
+/// Serves JSON-RPC over HTTP POST on `listener` until the process ends.
+pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
+    // Duplicate method names fail here, at startup, rather than at the first request.
+    for frozen in [METHODS.freeze(), ASYNC_METHODS.freeze()] {
+        frozen.map_err(std::io::Error::other)?;
+    }
+    axum::serve(listener, Router::new().route("/", post(http_post))).await
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_target(false)
+        .with_span_events(tracing_subscriber::fmt::format::FmtSpan::CLOSE)
+        .init();
+    // A panicking method is logged in its request's span, on one line.
+    std::panic::set_hook(Box::new(|panic| {
+        let at = panic.location().map(ToString::to_string);
+        let payload = panic.payload();
+        let message = match (
+            payload.downcast_ref::<&str>(),
+            payload.downcast_ref::<String>(),
+        ) {
+            (Some(message), _) => message,
+            (_, Some(message)) => message.as_str(),
+            _ => "a payload that is not a string",
+        };
+        tracing::error!(at, "panicked: {message}");
+    }));
+    let port: u16 = match std::env::args()
+        .nth(1)
+        .or_else(|| std::env::var("JSONRPC_PORT").ok())
+    {
+        Some(port) => port
+            .parse()
+            .map_err(|_| format!("not a port number: {port}"))?,
+        None => 0,
+    };
+    let listener = TcpListener::bind(("127.0.0.1", port)).await?;
+    println!("listening on http://{}", listener.local_addr()?);
+    serve(listener).await?;
+    Ok(())
+}
