@@ -3,6 +3,7 @@
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::RandomState;
 
 use crate::entry::{EntryInfo, Kind, StaticEntry};
 use crate::error::{validate_name, Error, Location};
@@ -20,6 +21,10 @@ use crate::sync::{const_fn_unless_loom, AtomicUsize, OnceCell, Ordering, RwLock}
 /// allocates nothing. `#[dynamic]` handlers and names added at run time live in a small
 /// lock-guarded overlay that can replace, add and remove entries; a registry with no run-time
 /// names never touches that lock on a miss.
+///
+/// Names from untrusted input are safe to look up and to register: the overlay hashes with a
+/// randomly seeded hasher (colliding names cannot be chosen), the frozen table never takes a
+/// key at run time, and "did you mean" does bounded work on a name of any length.
 ///
 /// ```
 /// use registry_core::{Error, Registry};
@@ -40,8 +45,15 @@ pub struct Registry<F: 'static> {
     pub(crate) metrics: crate::metrics::Metrics,
 }
 
+/// The run-time names. They may come from untrusted input, so the map hashes with std's
+/// `RandomState` (SipHash-1-3 under random per-process keys): nobody can pick names that
+/// collide and turn it into a list.
+///
+/// The frozen table needs no random seed: it is built once from the names the program
+/// declares and never takes a key at run time, so an outside name can only be looked up (one
+/// hash of the name and a probe whose length the build fixed), never make the table slower.
 pub(crate) struct Overlay<F> {
-    map: Option<HashMap<Box<str>, Installed<F>>>,
+    map: Option<HashMap<Box<str>, Installed<F>, RandomState>>,
 }
 
 struct Installed<F> {
