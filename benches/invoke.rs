@@ -1,0 +1,113 @@
+//! Invoke overhead: what `Registry::call` and `Registry::call_async` add to calling a handler.
+//!
+//! One frozen registry of 256 names, one name called over and over (so the branch predictor
+//! learns the indirect call in every variant alike), tracing with no subscriber:
+//!
+//! - `direct`: the handler's fn pointer, already in hand, called through `black_box`;
+//! - `get_then_call`: `get(name)` and call the result (the lookup alone);
+//! - `call`: `Registry::call` with metrics off and on; `threads = 2` shows that recording
+//!   metrics from two threads at once does not contend (each thread has its own counters);
+//! - `call_async`: the same for a handler returning a ready boxed future, polled once, against
+//!   polling the handler's future directly.
+//!
+//! Run with `cargo bench --bench invoke`; `call` minus `get_then_call` is the invoke layer's own
+//! cost.
+
+use std::future::Future;
+use std::pin::pin;
+use std::sync::LazyLock;
+use std::task::{Context, Poll, Waker};
+
+use divan::{black_box, Bencher};
+use handler_registry::{BoxFuture, Registry};
+
+fn main() {
+    divan::main();
+}
+
+type Handler = fn(u64) -> u64;
+type Job = fn(u64) -> BoxFuture<'static, u64>;
+
+fn handler(x: u64) -> u64 {
+    x.wrapping_mul(3).wrapping_add(1)
+}
+
+fn job(x: u64) -> BoxFuture<'static, u64> {
+    Box::pin(async move { handler(x) })
+}
+
+/// The name every benchmark calls; 255 other names share its table.
+const NAME: &str = "orders.refresh";
+
+fn registry<F: Copy + Send + Sync + 'static>(handler: F, metrics: bool) -> Registry<F> {
+    let names = (0..255)
+        .map(|i| &*Box::leak(format!("bench.filler_{i}").into_boxed_str()))
+        .chain([NAME]);
+    let registry = Registry::with_static(names.map(|name| (name, handler))).unwrap();
+    registry.set_metrics(metrics);
+    registry
+}
+
+static METRICS_OFF: LazyLock<Registry<Handler>> = LazyLock::new(|| registry(handler, false));
+static METRICS_ON: LazyLock<Registry<Handler>> = LazyLock::new(|| registry(handler, true));
+static JOBS_OFF: LazyLock<Registry<Job>> = LazyLock::new(|| registry(job, false));
+static JOBS_ON: LazyLock<Registry<Job>> = LazyLock::new(|| registry(job, true));
+
+#[divan::bench]
+fn direct(bencher: Bencher) {
+    let handler: Handler = handler;
+    bencher.bench(|| black_box(handler)(black_box(7)));
+}
+
+#[divan::bench]
+fn get_then_call(bencher: Bencher) {
+    let registry = &*METRICS_OFF;
+    bencher.bench(|| registry.get(black_box(NAME)).map(|f| f(black_box(7))));
+}
+
+mod call {
+    use super::*;
+
+    #[divan::bench(threads = [1, 2])]
+    fn metrics_off(bencher: Bencher) {
+        let registry = &*METRICS_OFF;
+        bencher.bench(|| registry.call(black_box(NAME), |f| f(black_box(7))));
+    }
+
+    #[divan::bench(threads = [1, 2])]
+    fn metrics_on(bencher: Bencher) {
+        let registry = &*METRICS_ON;
+        bencher.bench(|| registry.call(black_box(NAME), |f| f(black_box(7))));
+    }
+}
+
+/// Polls a future that is ready at once.
+fn ready<F: Future>(future: F) -> F::Output {
+    let mut cx = Context::from_waker(Waker::noop());
+    match pin!(future).poll(&mut cx) {
+        Poll::Ready(output) => output,
+        Poll::Pending => unreachable!("the benchmark's futures are ready at once"),
+    }
+}
+
+mod call_async {
+    use super::*;
+
+    #[divan::bench]
+    fn direct(bencher: Bencher) {
+        let job: Job = job;
+        bencher.bench(|| ready(black_box(job)(black_box(7))));
+    }
+
+    #[divan::bench]
+    fn metrics_off(bencher: Bencher) {
+        let registry = &*JOBS_OFF;
+        bencher.bench(|| ready(registry.call_async(black_box(NAME), |job| job(black_box(7)))));
+    }
+
+    #[divan::bench]
+    fn metrics_on(bencher: Bencher) {
+        let registry = &*JOBS_ON;
+        bencher.bench(|| ready(registry.call_async(black_box(NAME), |job| job(black_box(7)))));
+    }
+}
