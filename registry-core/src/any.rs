@@ -79,8 +79,11 @@ impl Registry<AnyHandler> {
             .entries()
             .into_iter()
             .find(|entry| entry.name() == name || entry.aliases().contains(&name))
-            .map(|entry| entry.location())
-            .expect("a handler that was just found has an entry");
+            .map(|entry| entry.location());
+        // Another thread may have unregistered the name since the lookup: it is gone now.
+        let Some(location) = location else {
+            return Error::not_found(name, None);
+        };
         Error::SignatureMismatch {
             name: name.to_owned(),
             expected: type_name::<F>(),

@@ -16,7 +16,7 @@ use loom::sync::atomic::{AtomicBool, Ordering};
 use loom::sync::Arc;
 use loom::thread;
 use registry_core::__private::{submit, StaticEntry};
-use registry_core::{Error, Kind, Registry};
+use registry_core::{AnyHandler, Error, Kind, Registry};
 
 type Handler = fn() -> u32;
 
@@ -367,6 +367,31 @@ fn concurrent_register_of_one_name() {
             .any(|outcome| matches!(outcome, Err(Error::AlreadyRegistered { .. }))));
         assert_eq!(id(registry.get("x")), Some(winners[0]));
         assert_eq!(registry.len(), 1);
+    });
+    assert!(runs > 1);
+}
+
+/// `get_as` asking for the wrong type while another thread unregisters the name: the answer is
+/// `SignatureMismatch` or `NotFound`, never a panic. (`get_as` used to panic when the name
+/// vanished between its lookup and the search for the handler's location.)
+#[test]
+fn get_as_mismatch_races_unregister() {
+    static SMALL: fn() -> u8 = || 8;
+    let runs = explore("get_as_mismatch_races_unregister", None, || {
+        let registry = Arc::new(Registry::<AnyHandler>::new());
+        registry.register("flip", AnyHandler::new(&SMALL)).unwrap();
+        let remover = {
+            let registry = registry.clone();
+            thread::spawn(move || registry.unregister("flip").is_ok())
+        };
+        match registry.get_as::<fn() -> u16>("flip") {
+            Err(Error::SignatureMismatch { name, .. }) | Err(Error::NotFound { name, .. }) => {
+                assert_eq!(name, "flip")
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(remover.join().unwrap());
+        assert!(registry.is_empty());
     });
     assert!(runs > 1);
 }
