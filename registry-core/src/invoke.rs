@@ -79,11 +79,10 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
     /// let jobs: Registry<Job> = Registry::new();
     /// jobs.register("double", |x| Box::pin(async move { x * 2 }))?;
     ///
-    /// let call = jobs.call_async("double", |double| double(21));
-    /// # let output = block_on(call);
+    /// // With a runtime: `let output = jobs.call_async("double", |double| double(21)).await;`
+    /// let output = block_on(jobs.call_async("double", |double| double(21)));
     /// # fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
-    /// #     let waker = std::task::Waker::noop();
-    /// #     let mut cx = std::task::Context::from_waker(&waker);
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     /// #     let mut future = std::pin::pin!(future);
     /// #     loop {
     /// #         if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
@@ -91,7 +90,6 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
     /// #         }
     /// #     }
     /// # }
-    /// // With a runtime: `let output = call.await;`
     /// assert_eq!(output?, 42);
     /// # Ok::<(), registry_core::Error>(())
     /// ```
@@ -212,11 +210,30 @@ impl<'a, F: Copy + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C>
     /// [`Error::TimedOut`]. Pass the sleep function of your runtime, such as
     /// `tokio::time::sleep` or `async_io::Timer::after`.
     ///
-    /// ```ignore
-    /// let reply = REGISTRY
-    ///     .call_async("report", |report| report(request))
-    ///     .timeout(Duration::from_secs(5), tokio::time::sleep)
-    ///     .await;
+    /// ```
+    /// use std::time::Duration;
+    /// use registry_core::{BoxFuture, Error, Registry};
+    ///
+    /// let jobs: Registry<fn() -> BoxFuture<'static, ()>> = Registry::new();
+    /// jobs.register("forever", || Box::pin(std::future::pending()))?;
+    ///
+    /// // With tokio: `.timeout(Duration::from_secs(5), tokio::time::sleep).await`. Here, a timer
+    /// // that has already fired.
+    /// let call = jobs
+    ///     .call_async("forever", |forever| forever())
+    ///     .timeout(Duration::from_secs(5), |_| std::future::ready(()));
+    /// let after = Duration::from_secs(5);
+    /// assert_eq!(block_on(call), Err(Error::TimedOut { name: "forever".into(), after }));
+    /// # fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     let mut future = std::pin::pin!(future);
+    /// #     loop {
+    /// #         if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+    /// #             return output;
+    /// #         }
+    /// #     }
+    /// # }
+    /// # Ok::<(), Error>(())
     /// ```
     pub fn timeout<S, D2>(self, after: Duration, sleep: S) -> AsyncCall<'a, F, Fut, D2, C>
     where
@@ -239,11 +256,28 @@ impl<'a, F: Copy + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C>
     /// call resolves to [`Error::Cancelled`]. Any future works as a signal, such as a oneshot
     /// receiver, `CancellationToken::cancelled_owned()`, or a shutdown notification.
     ///
-    /// ```ignore
-    /// let reply = REGISTRY
-    ///     .call_async("report", |report| report(request))
-    ///     .cancel_on(shutdown.cancelled_owned())
-    ///     .await;
+    /// ```
+    /// use registry_core::{BoxFuture, Error, Registry};
+    ///
+    /// let jobs: Registry<fn() -> BoxFuture<'static, ()>> = Registry::new();
+    /// jobs.register("forever", || Box::pin(std::future::pending()))?;
+    ///
+    /// // With tokio-util: `.cancel_on(shutdown.cancelled_owned()).await`. Here, a signal that
+    /// // has already fired.
+    /// let call = jobs
+    ///     .call_async("forever", |forever| forever())
+    ///     .cancel_on(std::future::ready(()));
+    /// assert_eq!(block_on(call), Err(Error::Cancelled { name: "forever".into() }));
+    /// # fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     let mut future = std::pin::pin!(future);
+    /// #     loop {
+    /// #         if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+    /// #             return output;
+    /// #         }
+    /// #     }
+    /// # }
+    /// # Ok::<(), Error>(())
     /// ```
     pub fn cancel_on<C2: Future>(self, signal: C2) -> AsyncCall<'a, F, Fut, D, C2> {
         AsyncCall {
