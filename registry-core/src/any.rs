@@ -54,7 +54,9 @@ impl AnyHandler {
 
 impl fmt::Debug for AnyHandler {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("AnyHandler").field(&self.type_name()).finish()
+        f.debug_tuple("AnyHandler")
+            .field(&self.type_name())
+            .finish()
     }
 }
 

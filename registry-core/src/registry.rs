@@ -260,7 +260,10 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
 
     #[cold]
     fn overlay_get(&self, name: &str) -> Option<F> {
-        self.overlay.read().get(name).map(|installed| installed.handler)
+        self.overlay
+            .read()
+            .get(name)
+            .map(|installed| installed.handler)
     }
 
     /// Like [`get`](Registry::get), but a miss is an [`Error::NotFound`] carrying the closest
@@ -335,7 +338,9 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
             .collect();
         let overlay = self.overlay.read();
         entries.extend(overlay.iter().map(|(name, installed)| {
-            let declared = installed.declared.map(|index| &frozen.entries[index as usize]);
+            let declared = installed
+                .declared
+                .map(|index| &frozen.entries[index as usize]);
             EntryInfo {
                 name: match declared {
                     Some(meta) => Cow::Borrowed(meta.name),
@@ -380,13 +385,18 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
     #[track_caller]
     pub fn register(&self, name: &str, handler: F) -> Result<(), Error> {
         let location = Location::caller();
-        self.install(name, location, |current| match current {
-            None => Ok(0),
-            Some(installed) => Err(Error::AlreadyRegistered {
-                name: name.to_owned(),
-                location: installed.location,
-            }),
-        }, handler)
+        self.install(
+            name,
+            location,
+            |current| match current {
+                None => Ok(0),
+                Some(installed) => Err(Error::AlreadyRegistered {
+                    name: name.to_owned(),
+                    location: installed.location,
+                }),
+            },
+            handler,
+        )
     }
 
     /// Installs `handler` under `name` only if `version` is newer than the installed one.
@@ -401,14 +411,19 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
     #[track_caller]
     pub fn register_versioned(&self, name: &str, version: u64, handler: F) -> Result<(), Error> {
         let location = Location::caller();
-        self.install(name, location, |current| match current {
-            Some(installed) if version <= installed.version => Err(Error::Stale {
-                name: name.to_owned(),
-                current: installed.version,
-                offered: version,
-            }),
-            _ => Ok(version),
-        }, handler)
+        self.install(
+            name,
+            location,
+            |current| match current {
+                Some(installed) if version <= installed.version => Err(Error::Stale {
+                    name: name.to_owned(),
+                    current: installed.version,
+                    offered: version,
+                }),
+                _ => Ok(version),
+            },
+            handler,
+        )
     }
 
     /// Validates, resolves and writes one name; `decide` sees the installed handler (if any)

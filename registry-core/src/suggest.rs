@@ -7,7 +7,10 @@ use crate::error::MAX_NAME_LEN;
 /// The work is bounded whatever the input: a name longer than any valid name plus the largest
 /// allowed distance cannot be close to anything and is rejected before any distance is computed,
 /// and candidates whose length alone rules them out are skipped.
-pub(crate) fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+pub(crate) fn closest<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = &'a str>,
+) -> Option<&'a str> {
     if name.is_empty() || name.len() > MAX_NAME_LEN + MAX_NAME_LEN / 3 {
         return None;
     }
