@@ -395,3 +395,42 @@ fn get_as_mismatch_races_unregister() {
     });
     assert!(runs > 1);
 }
+
+/// `entries()`, `len()` and a lookup's suggestion racing a writer that moves a handler from one
+/// run-time name to another: a snapshot shows the handler under one name or none, never under
+/// both (no torn state), and a suggestion is always a name that was registered.
+#[test]
+fn snapshots_and_suggestions_are_never_torn() {
+    let runs = explore("snapshots_and_suggestions_are_never_torn", None, || {
+        let registry = Arc::new(Registry::<Handler>::new());
+        registry.register("alpha", h1).unwrap();
+        let mover = {
+            let registry = registry.clone();
+            thread::spawn(move || {
+                let handler = registry.unregister("alpha").unwrap();
+                registry.register("alpine", handler).unwrap();
+            })
+        };
+        let names: Vec<String> = registry
+            .entries()
+            .iter()
+            .map(|entry| entry.name().to_owned())
+            .collect();
+        assert!(
+            names.is_empty() || names == ["alpha"] || names == ["alpine"],
+            "torn snapshot {names:?}"
+        );
+        assert!(registry.len() <= 1);
+        match registry.lookup("alph") {
+            Err(Error::NotFound { suggestion, .. }) => assert!(
+                matches!(suggestion.as_deref(), None | Some("alpha" | "alpine")),
+                "suggested {suggestion:?}"
+            ),
+            other => panic!("unexpected {other:?}"),
+        }
+        mover.join().unwrap();
+        assert_eq!(id(registry.get("alpine")), Some(1));
+        assert_eq!(id(registry.get("alpha")), None);
+    });
+    assert!(runs > 1);
+}
