@@ -98,7 +98,9 @@ fn run<T>(bencher: Bencher, case: Case, get: impl Fn(&str) -> T + Sync) {
     });
 }
 
-#[divan::bench_group(threads = [1, 2], sample_count = 100, sample_size = 4)]
+// A sample is 50 passes (204,800 lookups, 1-30 ms): long enough that two threads overlap even
+// when the scheduler hands out whole time slices, so the 2-thread figures show real contention.
+#[divan::bench_group(threads = [1, 2], sample_count = 30, sample_size = 50, max_time = 2)]
 mod get {
     use super::*;
 

@@ -2,7 +2,7 @@
 //! Benchmark name sets: `NAMES[..n]` are the registered names of the set of size n,
 //! `MISSES[..n]` names of the same shape that are not registered.
 
-pub const NAMES: [&str; 4096] = [
+pub static NAMES: [&str; 4096] = [
     "auth.report.archive_131",
     "search.restore_183",
     "cart.notification.verify_796",
@@ -4101,7 +4101,7 @@ pub const NAMES: [&str; 4096] = [
     "account.list_231",
 ];
 
-pub const MISSES: [&str; 4096] = [
+pub static MISSES: [&str; 4096] = [
     "shipping.merge_653",
     "session.export_397",
     "ledger.import_338",

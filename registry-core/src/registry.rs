@@ -247,7 +247,7 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
     /// # Panics
     /// If this is the first use of the registry and its declarations contain duplicate names
     /// (call [`freeze`](Registry::freeze) at startup to get that as an error instead).
-    #[inline]
+    #[inline(always)] // the frozen lookup is only fast inlined into the caller (BENCHMARKS.md)
     pub fn get(&self, name: &str) -> Option<F> {
         let frozen = self.frozen();
         match frozen.find(name) {
