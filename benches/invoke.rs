@@ -68,13 +68,13 @@ fn get_then_call(bencher: Bencher) {
 mod call {
     use super::*;
 
-    #[divan::bench(threads = [1, 2])]
+    #[divan::bench(threads = [1, 2], sample_size = 10_000)]
     fn metrics_off(bencher: Bencher) {
         let registry = &*METRICS_OFF;
         bencher.bench(|| registry.call(black_box(NAME), |f| f(black_box(7))));
     }
 
-    #[divan::bench(threads = [1, 2])]
+    #[divan::bench(threads = [1, 2], sample_size = 10_000)]
     fn metrics_on(bencher: Bencher) {
         let registry = &*METRICS_ON;
         bencher.bench(|| registry.call(black_box(NAME), |f| f(black_box(7))));
