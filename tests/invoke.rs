@@ -397,6 +397,14 @@ impl Subscriber for Recorder {
 
 #[test]
 fn handlers_run_inside_a_handler_span_named_after_the_call() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .build()
+        .unwrap();
+    // While exactly one dispatcher is registered, tracing-core lets a thread that hits a
+    // callsite first decide its interest from that thread's own default alone: another test
+    // calling a handler at that moment would disable the span for everyone. With a second
+    // dispatcher alive, every callsite's interest is asked of both.
+    let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     let recorder = Arc::new(Recorder::default());
     tracing::subscriber::with_default(Arc::clone(&recorder), || {
         MATH.call("sq", |square| {
@@ -404,9 +412,6 @@ fn handlers_run_inside_a_handler_span_named_after_the_call() {
             square(2)
         })
         .unwrap();
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .build()
-            .unwrap();
         let doubled = runtime.block_on(JOBS.call_async("double", |double| double(4)));
         assert_eq!(doubled, Ok(8));
     });
