@@ -16,7 +16,7 @@ use std::sync::{Mutex, RwLock};
 
 use arc_swap::ArcSwap;
 use common::names::{match16, MISSES, NAMES, PHF_16, PHF_256, PHF_4096};
-use common::{handler, keys, Handler, SIZES};
+use common::{handler, keys, Handler, BATCH, SIZES};
 use dashmap::DashMap;
 use divan::counter::ItemsCount;
 use divan::{black_box, Bencher};
@@ -207,4 +207,24 @@ mod get {
         let map: papaya::HashMap<&str, Handler> = case.entries().collect();
         run(bencher, case, |key| map.pin().get(key).copied());
     }
+}
+
+/// A miss through `get_as::<F>` (and so `handler_registry::get::<F>`) returns `NotFound` with a
+/// "did you mean" suggestion, found by comparing the name with every registered name: this times
+/// one such miss per iteration, to show what that costs next to the lookup itself.
+#[divan::bench(args = SIZES, sample_count = 30, sample_size = 10)]
+fn get_as_miss(bencher: Bencher, size: usize) {
+    let names = &NAMES[..size];
+    let any = names
+        .iter()
+        .map(|&name| (name, AnyHandler::leak(handler as Handler)));
+    let registry = Registry::<AnyHandler>::with_static(any).unwrap();
+    let keys = keys(&MISSES[..size]);
+    let mut next = 0;
+    bencher
+        .with_inputs(|| {
+            next = (next + 1) % BATCH;
+            keys[next].as_str()
+        })
+        .bench_local_values(|key| registry.get_as::<Handler>(key).is_err());
 }
