@@ -54,6 +54,14 @@
 //! ([`Registry::unregister`]); [`Registry::register`] adds names at run time. Static names can never
 //! be shadowed by run-time ones.
 //!
+//! # Calling handlers
+//! [`Registry::call`] looks a handler up and runs it inside a `tracing` span named `handler`,
+//! turns a panic into [`Error::Panicked`] (the registry and the caller keep working) and counts
+//! the call in [`Registry::stats`]. `#[handler]` on an `async fn` registers a shim returning a
+//! [`BoxFuture`]; [`Registry::call_async`] is the async twin of `call`, with
+//! [`AsyncCall::timeout`] and [`AsyncCall::cancel_on`] to drop a handler that takes too long.
+//! No registry lock is held while a handler runs.
+//!
 //! # Names
 //! Non-empty, at most 256 bytes, no whitespace and no control characters: checked at compile time
 //! by the macros (the error points at the string literal) and at run time by `register`.
@@ -63,11 +71,11 @@
 //! constructor per handler before `main` on Linux, macOS, Windows, the BSDs, illumos, Android and
 //! wasm. A crate that nothing in the binary references is not linked, and its handlers are absent:
 //! reference it (`use plugins as _;` or `extern crate plugins;`) and check the names your program
-//! needs at startup.
+//! needs at startup with [`Registry::require`].
 
 pub use registry_core::{
-    get, validate_name, AnyHandler, BoxFuture, Clash, EntryInfo, Error, Kind, Location, NameError,
-    Registry, HANDLERS, MAX_NAME_LEN,
+    get, validate_name, AnyHandler, AsyncCall, BoxFuture, Clash, EntryInfo, Error, Kind, Location,
+    NameError, Registry, Stats, HANDLERS, MAX_NAME_LEN,
 };
 
 /// Registers a free function as a handler under a name.
