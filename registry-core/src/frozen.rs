@@ -201,16 +201,19 @@ fn place(
         keys[fill[b] as usize] = key as u32;
         fill[b] += 1;
     }
-    let members = |b: usize| &keys[start[b] as usize..start[b + 1] as usize];
+    // The hashes in bucket order, so everything below reads them sequentially.
+    let sorted: Vec<u64> = keys.iter().map(|&key| hashes[key as usize]).collect();
+    let range = |b: usize| start[b] as usize..start[b + 1] as usize;
 
     // A pilot moves a bucket's names together, so two names of one bucket whose hashes agree
     // on the slot bits can never part: find them (and equal names) before searching.
     for b in 0..buckets {
-        let bucket = members(b);
-        for (i, &x) in bucket.iter().enumerate() {
-            for &y in &bucket[i + 1..] {
-                if (hashes[x as usize] ^ hashes[y as usize]) >> shift == 0 {
-                    return if names[x as usize].0 == names[y as usize].0 {
+        let range = range(b);
+        for x in range.clone() {
+            for y in x + 1..range.end {
+                if (sorted[x] ^ sorted[y]) >> shift == 0 {
+                    let (x, y) = (keys[x] as usize, keys[y] as usize);
+                    return if names[x].0 == names[y].0 {
                         Placement::Duplicate
                     } else {
                         Placement::Retry
@@ -220,21 +223,21 @@ fn place(
         }
     }
 
-    let mut order: Vec<usize> = (0..buckets).filter(|&b| !members(b).is_empty()).collect();
-    order.sort_unstable_by_key(|&b| std::cmp::Reverse(members(b).len()));
+    let mut order: Vec<usize> = (0..buckets).filter(|&b| !range(b).is_empty()).collect();
+    order.sort_unstable_by_key(|&b| std::cmp::Reverse(range(b).len()));
     let mut taken = vec![false; slots];
     let mut pilots = vec![0u64; buckets];
     let mut places = vec![0usize; hashes.len()];
     let mut tried: Vec<usize> = Vec::new();
     for b in order {
-        let bucket = members(b);
-        let print = bucket.iter().fold(0, |print, &key| {
-            print | 1 << fingerprint(hashes[key as usize])
-        });
+        let bucket = &sorted[range(b)];
+        let print = bucket
+            .iter()
+            .fold(0, |print, &hash| print | 1 << fingerprint(hash));
         let fits = |pilot: u64, tried: &mut Vec<usize>| {
             tried.clear();
-            bucket.iter().all(|&key| {
-                let at = slot_index(hashes[key as usize], pilot, shift);
+            bucket.iter().all(|&hash| {
+                let at = slot_index(hash, pilot, shift);
                 let free = !taken[at] && !tried.contains(&at);
                 tried.push(at);
                 free
@@ -247,8 +250,8 @@ fn place(
             return Placement::Retry;
         };
         pilots[b] = pilot;
-        for &key in bucket {
-            let at = slot_index(hashes[key as usize], pilot, shift);
+        for (&hash, &key) in bucket.iter().zip(&keys[range(b)]) {
+            let at = slot_index(hash, pilot, shift);
             taken[at] = true;
             places[key as usize] = at;
         }
