@@ -111,8 +111,13 @@ impl RegistryDecl for HANDLERS {
 
 /// The handler `name` from the default registry [`HANDLERS`], as an `F`.
 ///
-/// ```ignore
-/// let add = handler_registry::get::<fn(i32, i32) -> i32>("math.add")?;
+/// ```
+/// use registry_core::{get, Error};
+///
+/// // `#[handler("math.add")] fn add(a: i32, b: i32) -> i32` would make this `Ok(add)`; this
+/// // doctest declares no handler, so the name is unknown.
+/// let missing = get::<fn(i32, i32) -> i32>("math.add");
+/// assert!(matches!(missing, Err(Error::NotFound { .. })));
 /// ```
 ///
 /// # Errors
