@@ -18,6 +18,8 @@ cargo bench --bench lookup --bench freeze --no-run --quiet
 for i in $(seq "$runs"); do
     echo "run $i of $runs" >&2
     cargo bench --quiet --bench lookup --bench freeze >"$out/run-$i.txt"
+    # The machine's load while it ran: other processes make figures noisier.
+    echo "load: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/run-$i.txt" >&2
 done
 python3 scripts/bench_report.py --svg docs/lookup.svg "$out"/run-*.txt
 python3 scripts/compile_time.py

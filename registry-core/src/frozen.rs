@@ -28,9 +28,9 @@ pub(crate) struct Slot<F> {
 ///
 /// Chosen by measurement (`benches/lookup.rs`, see BENCHMARKS.md): hashbrown's `HashTable` with
 /// foldhash cost 5.8-7.5 ns per hit and 3.9-6.9 ns per miss on 16-4096 names, 1.1x and 1.35x a
-/// frozen FxHash `HashMap`; this table costs 4.8-6.5 ns per hit and 2.5-2.8 ns per miss (0.9x),
-/// because most misses stop at the pilot's fingerprint, the slot index is an XOR and a shift
-/// with no probe loop, and names of 8-32 bytes are compared as words without a call into libc.
+/// frozen FxHash `HashMap`; this table costs 4.9-6.8 ns per hit and 2.5-2.8 ns per miss
+/// (0.86x-0.96x), because most misses stop at the pilot's fingerprint, the slot index is an XOR
+/// and a shift with no probe loop, and names of 8-32 bytes are compared as words, not by libc.
 pub(crate) struct Frozen<F> {
     seed: [u64; 2],
     /// Longest name in the table: longer (and empty) input misses without being hashed.
