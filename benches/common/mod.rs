@@ -1,6 +1,5 @@
 //! What the benchmarks share: the name sets and the lookup order.
 
-#[allow(dead_code)] // each benchmark binary uses a part of the generated sets
 pub mod names;
 
 /// Names per set: each set is `names::NAMES[..size]`.
