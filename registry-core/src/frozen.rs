@@ -408,6 +408,25 @@ mod tests {
     }
 
     #[test]
+    fn every_table_size_finds_all_its_names() {
+        let all = names(300);
+        for count in (1..=70).chain([127, 128, 129, 255, 256, 257, 300]) {
+            let entries = all[..count]
+                .iter()
+                .zip(0..)
+                .map(|(&name, line)| meta(name, &[], line))
+                .collect();
+            let frozen = Frozen::build(entries).unwrap();
+            for (line, name) in all[..count].iter().enumerate() {
+                assert_eq!(frozen.find(name).map(|slot| slot.entry), Some(line as u32));
+            }
+            for miss in &all[count..] {
+                assert!(frozen.find(miss).is_none(), "{count} names, {miss}");
+            }
+        }
+    }
+
+    #[test]
     fn a_name_longer_than_every_key_misses() {
         let frozen = Frozen::build(vec![meta("order.refresh", &[], 1)]).unwrap();
         assert!(frozen.find(&"order.refresh".repeat(100_000)).is_none());
