@@ -143,12 +143,15 @@ impl<F: Copy> Frozen<F> {
         same(slot.name.as_bytes(), name.as_bytes()).then_some(slot)
     }
 
+    /// Every name the table answers to (primary names and aliases), with its slot.
+    pub(crate) fn slots(&self) -> impl Iterator<Item = &Slot<F>> + '_ {
+        self.slots.iter().filter(|slot| !slot.name.is_empty())
+    }
+
     /// Every name the table answers to (primary names and aliases).
+    #[cfg(test)]
     pub(crate) fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.slots
-            .iter()
-            .filter(|slot| !slot.name.is_empty())
-            .map(|slot| slot.name)
+        self.slots().map(|slot| slot.name)
     }
 }
 

@@ -6,7 +6,7 @@ use std::fmt;
 use std::hash::RandomState;
 
 use crate::entry::{EntryInfo, Kind, StaticEntry};
-use crate::error::{validate_name, Error, Location};
+use crate::error::{validate_name, Error, Location, MAX_NAME_LEN};
 use crate::frozen::{Frozen, Meta};
 use crate::suggest;
 use crate::sync::{const_fn_unless_loom, AtomicUsize, OnceCell, Ordering, RwLock};
@@ -260,6 +260,10 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
 
     #[cold]
     fn overlay_get(&self, name: &str) -> Option<F> {
+        // No installed name is longer: hostile input is turned away before it is hashed.
+        if name.len() > MAX_NAME_LEN {
+            return None;
+        }
         self.overlay
             .read()
             .get(name)
@@ -284,15 +288,14 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
         let frozen = self.frozen();
         let overlay = self.overlay.read();
         let mut candidates: Vec<&str> = Vec::new();
-        for candidate in frozen.names() {
-            let live = match frozen.find(candidate) {
-                Some(slot) if slot.dynamic => overlay
+        for slot in frozen.slots() {
+            // A `#[dynamic]` name answers only while its handler is installed.
+            let live = !slot.dynamic
+                || overlay
                     .get(frozen.entries[slot.entry as usize].name)
-                    .is_some(),
-                _ => true,
-            };
+                    .is_some();
             if live {
-                candidates.push(candidate);
+                candidates.push(slot.name);
             }
         }
         for (candidate, installed) in overlay.iter() {

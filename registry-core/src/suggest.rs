@@ -2,11 +2,21 @@
 
 use crate::error::MAX_NAME_LEN;
 
+/// Edit-distance cells (name length × candidate length) one suggestion may compute after its
+/// first comparison: about 220 comparisons of typical 17-character names. A miss costs one pass
+/// of cheap filters over the names plus at most this much dynamic programming (and one
+/// comparison of up to the longest names), whatever the input and the registry's size.
+const CELL_BUDGET: usize = 1 << 16;
+
 /// Returns the candidate closest to `name` when it is close enough to be a typo.
 ///
-/// The work is bounded whatever the input: a name longer than any valid name plus the largest
-/// allowed distance cannot be close to anything and is rejected before any distance is computed,
-/// and candidates whose length alone rules them out are skipped.
+/// The work is bounded whatever the input:
+/// - a name longer than any valid name plus the largest allowed distance cannot be close to
+///   anything and is rejected before any distance is computed;
+/// - a candidate is skipped when its length, or its character counts, already prove it is too
+///   far (each edit changes the length by at most one and the counts by at most two);
+/// - edit distances are computed for the survivors only, nearest lower bound first, within
+///   [`CELL_BUDGET`].
 pub(crate) fn closest<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
@@ -15,30 +25,73 @@ pub(crate) fn closest<'a>(
         return None;
     }
     let name_chars = name.chars().count();
-    let mut best: Option<(usize, &'a str)> = None;
+    let name_counts = Counts::of(name);
+    // Survivors of the cheap filters, nearest lower bound first: the closest name is reached
+    // early, and the search stops once no remaining bound can beat the best distance.
+    let mut survivors: Vec<(usize, &'a str, usize, usize)> = Vec::new();
     for candidate in candidates {
         let candidate_chars = candidate.chars().count();
         let allowed = (name_chars.min(candidate_chars) / 3).max(1);
-        if name_chars.abs_diff(candidate_chars) > allowed {
+        let length_bound = name_chars.abs_diff(candidate_chars);
+        if length_bound > allowed {
             continue;
+        }
+        let bound = length_bound.max(name_counts.distance_bound(&Counts::of(candidate)));
+        if bound <= allowed {
+            survivors.push((bound, candidate, candidate_chars, allowed));
+        }
+    }
+    survivors.sort_unstable();
+    let mut budget = CELL_BUDGET;
+    let mut compared = false;
+    let mut best: Option<(usize, &'a str)> = None;
+    for (bound, candidate, candidate_chars, allowed) in survivors {
+        if best.is_some_and(|(distance, _)| bound > distance) {
+            break;
         }
         let distance = if candidate.eq_ignore_ascii_case(name) {
             0
         } else {
+            let cells = name_chars * candidate_chars;
+            if compared && cells > budget {
+                break;
+            }
+            compared = true;
+            budget = budget.saturating_sub(cells);
             strsim::levenshtein(name, candidate)
         };
-        if distance > allowed {
-            continue;
-        }
-        let better = match best {
-            None => true,
-            Some((d, b)) => (distance, candidate) < (d, b),
-        };
-        if better {
+        if distance <= allowed && best.is_none_or(|best| (distance, candidate) < best) {
             best = Some((distance, candidate));
         }
     }
     best.map(|(_, candidate)| candidate)
+}
+
+/// Character counts folded into 32 classes (case-insensitively for ASCII letters, so that a
+/// name differing only in case still passes the filter).
+struct Counts([u16; 32]);
+
+impl Counts {
+    fn of(text: &str) -> Self {
+        let mut counts = [0u16; 32];
+        for c in text.chars() {
+            let class = c.to_ascii_lowercase() as usize % 32;
+            counts[class] = counts[class].saturating_add(1);
+        }
+        Counts(counts)
+    }
+
+    /// A lower bound of the edit distance: a substitution moves one count down and one up, an
+    /// insertion or deletion moves one; folding characters into classes only lowers the sum.
+    fn distance_bound(&self, other: &Counts) -> usize {
+        let moved: usize = self
+            .0
+            .iter()
+            .zip(&other.0)
+            .map(|(a, b)| usize::from(a.abs_diff(*b)))
+            .sum();
+        moved.div_ceil(2)
+    }
 }
 
 #[cfg(test)]
@@ -56,8 +109,41 @@ mod tests {
     }
 
     #[test]
+    fn ties_go_to_the_first_name_in_order() {
+        assert_eq!(closest("cat", ["bat", "cab", "car"]), Some("bat"));
+    }
+
+    #[test]
+    fn unicode_names_are_compared_by_character() {
+        assert_eq!(closest("grüse", ["grüße", "greet"]), Some("grüße"));
+        assert_eq!(
+            closest("grüsse", ["grüße"]),
+            None,
+            "two edits in five characters is too far"
+        );
+    }
+
+    #[test]
     fn huge_input_is_rejected_without_work() {
         let huge = "g".repeat(1 << 20);
         assert_eq!(closest(&huge, ["greet"]), None);
+    }
+
+    #[test]
+    fn the_filters_never_hide_a_close_name() {
+        let names: Vec<String> = (0..5000)
+            .map(|i| format!("svc{}.refresh_{i}", i % 7))
+            .collect();
+        let refs = names.iter().map(String::as_str);
+        assert_eq!(
+            closest("svc3.refresh_4999", refs.clone()),
+            Some("svc1.refresh_4999")
+        );
+        assert_eq!(
+            closest("svc1.refrseh_4999", refs.clone()),
+            Some("svc1.refresh_4999")
+        );
+        // One insertion away from several names; ties go to the first in order.
+        assert_eq!(closest("svc1.refresh_499", refs), Some("svc1.refresh_1499"));
     }
 }
