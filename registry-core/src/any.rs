@@ -1,6 +1,6 @@
 //! The default registry: handlers of any signature, checked when they are looked up.
 
-use std::any::{type_name, Any, TypeId};
+use std::any::{type_name, Any};
 use std::fmt;
 
 use crate::error::Error;
@@ -13,9 +13,6 @@ use crate::registry::{Registry, RegistryDecl};
 #[derive(Clone, Copy)]
 pub struct AnyHandler {
     value: &'static (dyn Any + Send + Sync),
-    /// `TypeId::of` the value's type, kept next to the pointer so a typed lookup compares ids
-    /// without the virtual `type_id` call of `<dyn Any>::downcast_ref`.
-    type_id: TypeId,
     type_name: fn() -> &'static str,
 }
 
@@ -24,7 +21,6 @@ impl AnyHandler {
     pub const fn new<F: Any + Send + Sync>(handler: &'static F) -> Self {
         AnyHandler {
             value: handler,
-            type_id: TypeId::of::<F>(),
             type_name: type_name::<F>,
         }
     }
@@ -47,14 +43,7 @@ impl AnyHandler {
     /// The handler, if it was stored as an `F`.
     #[inline]
     pub fn downcast<F: Copy + 'static>(self) -> Option<F> {
-        if self.type_id != TypeId::of::<F>() {
-            return None;
-        }
-        let value: *const (dyn Any + Send + Sync) = self.value;
-        // SAFETY: `new`, the only constructor (fields are private), sets `type_id` to the id of
-        // the type `value` points to. Equal ids mean that type is `F`, so this is the cast
-        // `<dyn Any>::downcast_ref` makes after its own check, minus its virtual call.
-        Some(unsafe { *value.cast::<F>() })
+        self.value.downcast_ref::<F>().copied()
     }
 
     /// The name of the type the handler was stored with.
@@ -79,10 +68,12 @@ impl Registry<AnyHandler> {
     /// [`Error::SignatureMismatch`] naming both types and where the handler is defined.
     #[inline]
     pub fn get_as<F: Copy + Send + Sync + 'static>(&self, name: &str) -> Result<F, Error> {
-        let handler = self.lookup(name)?;
-        match handler.downcast::<F>() {
-            Some(f) => Ok(f),
-            None => Err(self.mismatch::<F>(name, handler)),
+        match self.get(name) {
+            Some(handler) => match handler.downcast::<F>() {
+                Some(f) => Ok(f),
+                None => Err(self.mismatch::<F>(name, handler)),
+            },
+            None => Err(self.not_found(name)),
         }
     }
 

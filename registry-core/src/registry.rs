@@ -284,7 +284,7 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
     }
 
     #[cold]
-    fn not_found(&self, name: &str) -> Error {
+    pub(crate) fn not_found(&self, name: &str) -> Error {
         let frozen = self.frozen();
         let overlay = self.overlay.read();
         let mut candidates: Vec<&str> = Vec::new();
