@@ -3,10 +3,12 @@
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
-use syn::{FnArg, Item, Meta, Path, ReturnType, Signature};
+use syn::{FnArg, Meta, Path, ReturnType, Signature};
 
 use crate::ctxt::Errors;
-use crate::parse::{HandlerArgs, HandlerItem, RegistryItem, DYNAMIC_TAKES_NO_ARGUMENTS, HANDLED};
+use crate::parse::{
+    FnHead, HandlerArgs, HandlerItem, RegistryItem, DYNAMIC_TAKES_NO_ARGUMENTS, HANDLED,
+};
 use crate::validate::{self, Handler};
 
 pub fn handler(args: TokenStream, item: TokenStream) -> TokenStream {
@@ -15,7 +17,7 @@ pub fn handler(args: TokenStream, item: TokenStream) -> TokenStream {
     let item = HandlerItem::parse(item, &mut errors);
     let handler = validate::handler(&args, &item, &mut errors);
     let original = match &item {
-        HandlerItem::Fn { func, .. } => func.to_token_stream(),
+        HandlerItem::Fn(func) => func.to_token_stream(),
         HandlerItem::Other(item) => item.to_token_stream(),
         HandlerItem::Unparsed(tokens) => tokens.clone(),
     };
@@ -33,7 +35,7 @@ pub fn handler(args: TokenStream, item: TokenStream) -> TokenStream {
 
 fn registration(handler: &Handler) -> TokenStream {
     let private = quote!(::handler_registry::__private);
-    let sig = &handler.func.sig;
+    let sig = handler.sig;
     let ident = &sig.ident;
     let name = handler.name;
     let aliases = handler.aliases;
@@ -222,12 +224,12 @@ pub fn dynamic(args: TokenStream, item: TokenStream) -> TokenStream {
     if !args.is_empty() {
         errors.spanned(&args, DYNAMIC_TAKES_NO_ARGUMENTS);
     }
-    let flagged = match syn::parse2::<Item>(item.clone()) {
-        Ok(Item::Fn(mut func)) => add_dynamic_flag(&mut func.attrs).then_some(func),
-        _ => None,
-    };
+    let flagged = FnHead::split(&item).and_then(|mut head| {
+        let flagged = add_dynamic_flag(&mut head.attrs);
+        flagged.then_some(head)
+    });
     let output = match flagged {
-        Some(func) => func.to_token_stream(),
+        Some(head) => head.with_attrs(&item),
         None => {
             errors.push(syn::Error::new(
                 Span::call_site(),

@@ -1,10 +1,12 @@
 //! Attribute arguments and annotated items, parsed into typed values that keep their spans.
 
-use proc_macro2::{Span, TokenStream};
-use quote::quote;
+use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
+use quote::{quote, ToTokens};
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
-use syn::{Attribute, Expr, Ident, Item, ItemFn, Lit, LitStr, Meta, Path, Token, Type, Visibility};
+use syn::{
+    Attribute, Expr, Ident, Item, Lit, LitStr, Meta, Path, Signature, Token, Type, Visibility,
+};
 
 use crate::ctxt::Errors;
 
@@ -27,6 +29,52 @@ pub struct HandlerArgs {
 
 impl HandlerArgs {
     pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Self {
+        // Reading the arguments as a list of expressions is what lets every mistake be named,
+        // but syn's expression parser is also most of the time spent on well-formed arguments:
+        // those are read by the strict grammar of `parse_plain` first.
+        match Self::parse_plain.parse2(tokens.clone()) {
+            Ok(args) => args,
+            Err(_) => Self::parse_exprs(tokens, errors),
+        }
+    }
+
+    /// `"name"` then, each at most once and in any order, `registry = a::b::C`,
+    /// `aliases = ["…", …]` and `dynamic`, with an optional trailing comma. Anything else,
+    /// including input that merely looks unusual, is an error here and goes to `parse_exprs`.
+    pub fn parse_plain(input: ParseStream) -> syn::Result<Self> {
+        let mut args = HandlerArgs {
+            name: Some(input.parse()?),
+            ..HandlerArgs::default()
+        };
+        let mut aliases_given = false;
+        while !input.is_empty() {
+            input.parse::<Token![,]>()?;
+            if input.is_empty() {
+                break;
+            }
+            let key: Ident = input.parse()?;
+            if key == "dynamic" && args.dynamic.is_none() && !input.peek(Token![=]) {
+                args.dynamic = Some(key.into());
+                continue;
+            }
+            input.parse::<Token![=]>()?;
+            if key == "registry" && args.registry.is_none() {
+                args.registry = Some(input.call(Path::parse_mod_style)?);
+            } else if key == "aliases" && !aliases_given {
+                aliases_given = true;
+                let content;
+                syn::bracketed!(content in input);
+                let aliases = Punctuated::<LitStr, Token![,]>::parse_terminated(&content)?;
+                args.aliases = aliases.into_iter().collect();
+            } else {
+                return Err(input.error("not a plain option"));
+            }
+        }
+        Ok(args)
+    }
+
+    /// Any arguments, read as expressions so that each mistake is reported on its own tokens.
+    pub fn parse_exprs(tokens: TokenStream, errors: &mut Errors) -> Self {
         let mut args = HandlerArgs::default();
         let exprs = match Punctuated::<Expr, Token![,]>::parse_terminated.parse2(tokens) {
             Ok(exprs) => exprs,
@@ -163,27 +211,81 @@ fn is_key(expr: &Expr, key: &str) -> bool {
 
 /// What `#[handler]` was put on.
 pub enum HandlerItem {
-    Fn {
-        func: ItemFn,
-        /// A `#[dynamic]` written below `#[handler]`, already rewritten so it expands to nothing.
-        dynamic_below: bool,
-    },
+    Fn(FnItem),
     Other(Item),
     Unparsed(TokenStream),
 }
 
 impl HandlerItem {
     pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Self {
+        if let Some(head) = FnHead::split(&tokens) {
+            let mut func = FnItem {
+                head,
+                tokens,
+                dynamic_below: false,
+            };
+            func.dynamic_below = mark_dynamic_handled(&mut func.head.attrs, errors);
+            return HandlerItem::Fn(func);
+        }
         match syn::parse2::<Item>(tokens.clone()) {
-            Ok(Item::Fn(mut func)) => {
-                let dynamic_below = mark_dynamic_handled(&mut func.attrs, errors);
-                HandlerItem::Fn {
-                    func,
-                    dynamic_below,
-                }
-            }
             Ok(item) => HandlerItem::Other(item),
             Err(_) => HandlerItem::Unparsed(tokens),
+        }
+    }
+}
+
+/// A function's attributes and signature, parsed; its body is left as unparsed tokens.
+///
+/// Registration never looks inside the body, and having syn parse and re-print every body was
+/// most of the macro's run time, so an item whose last token is a `{ … }` block is split there
+/// and only what precedes the block is parsed.
+pub struct FnHead {
+    pub attrs: Vec<Attribute>,
+    pub sig: Signature,
+}
+
+impl FnHead {
+    /// The head of `tokens` if they are `ATTRS VIS SIGNATURE { … }`.
+    pub fn split(tokens: &TokenStream) -> Option<Self> {
+        let mut head: Vec<TokenTree> = tokens.clone().into_iter().collect();
+        match head.pop() {
+            Some(TokenTree::Group(body)) if body.delimiter() == Delimiter::Brace => {}
+            _ => return None,
+        }
+        let parser = |input: ParseStream| {
+            let attrs = input.call(Attribute::parse_outer)?;
+            input.parse::<Visibility>()?;
+            let sig = input.parse()?;
+            Ok(FnHead { attrs, sig })
+        };
+        parser.parse2(head.into_iter().collect()).ok()
+    }
+
+    /// `tokens`, the item this head was split from, with its attributes replaced by `attrs`.
+    pub fn with_attrs(&self, tokens: &TokenStream) -> TokenStream {
+        // Each outer attribute is two token trees, `#` and `[…]`; all that follows is kept as
+        // written.
+        let attrs = &self.attrs;
+        let mut output = quote!(#(#attrs)*);
+        output.extend(tokens.clone().into_iter().skip(2 * attrs.len()));
+        output
+    }
+}
+
+/// A function under `#[handler]`.
+pub struct FnItem {
+    pub head: FnHead,
+    /// The item as written, emitted again unchanged unless a `#[dynamic]` was rewritten.
+    tokens: TokenStream,
+    /// A `#[dynamic]` written below `#[handler]`, already rewritten so it expands to nothing.
+    pub dynamic_below: bool,
+}
+
+impl ToTokens for FnItem {
+    fn to_tokens(&self, output: &mut TokenStream) {
+        match self.dynamic_below {
+            true => output.extend(self.head.with_attrs(&self.tokens)),
+            false => output.extend(self.tokens.clone()),
         }
     }
 }

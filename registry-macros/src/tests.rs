@@ -4,8 +4,12 @@
 use std::str::FromStr;
 
 use proc_macro2::TokenStream;
+use quote::ToTokens;
+use syn::parse::Parser;
 
+use crate::ctxt::Errors;
 use crate::expand;
+use crate::parse::HandlerArgs;
 
 fn tokens(source: &str) -> TokenStream {
     TokenStream::from_str(source).unwrap()
@@ -120,16 +124,65 @@ fn handler_reports_exactly_the_wrong_inputs_and_keeps_the_item() {
     }
 }
 
+/// What `#[handler]` does with its arguments: name, registry path, aliases, dynamic flag.
+fn summary(args: &HandlerArgs) -> (Option<String>, Option<String>, Vec<String>, bool) {
+    (
+        args.name.as_ref().map(|name| name.value()),
+        args.registry
+            .as_ref()
+            .map(|path| path.to_token_stream().to_string()),
+        args.aliases.iter().map(|alias| alias.value()).collect(),
+        args.dynamic.is_some(),
+    )
+}
+
+#[test]
+fn plain_arguments_are_read_as_the_expression_parser_reads_them() {
+    let more_valid = [
+        r#""greet", dynamic, aliases = ["a", "b",], registry = ::x::Y,"#,
+        r#""greet", aliases = ["hi"], dynamic, registry = self::Y"#,
+    ];
+    for args in VALID_ARGS.iter().chain(&more_valid) {
+        assert!(
+            HandlerArgs::parse_plain.parse2(tokens(args)).is_ok(),
+            "well-formed arguments take the plain path: {args}"
+        );
+    }
+    for args in VALID_ARGS.iter().chain(&more_valid).chain(INVALID_ARGS) {
+        let Ok(plain) = HandlerArgs::parse_plain.parse2(tokens(args)) else {
+            continue;
+        };
+        let mut errors = Errors::default();
+        let exprs = HandlerArgs::parse_exprs(tokens(args), &mut errors);
+        assert!(errors.is_empty(), "accepted by the plain path only: {args}");
+        assert_eq!(summary(&plain), summary(&exprs), "{args}");
+    }
+}
+
 #[test]
 fn handler_takes_in_a_dynamic_written_below() {
-    let output = expand::handler(tokens(r#""greet""#), tokens("#[dynamic] fn greet() {}"));
+    let item = "/// Greets.\n#[inline] #[dynamic] pub fn greet() -> u8 { 1 + 1 }";
+    let output = expand::handler(tokens(r#""greet""#), tokens(item));
     let output = output.to_string();
     assert!(!output.contains("compile_error"), "{output}");
     assert!(output.contains("dynamic : true"), "{output}");
     assert!(
-        output.contains("# [dynamic (__handled_by_handler)]"),
+        output.starts_with(
+            "# [doc = \" Greets.\"] # [inline] # [dynamic (__handled_by_handler)] pub fn greet () -> u8 { 1 + 1 }"
+        ),
         "{output}"
     );
+    assert!(output.contains(r#"doc : "Greets.""#), "{output}");
+}
+
+#[test]
+fn handler_emits_the_function_as_written_without_parsing_its_body() {
+    // Not Rust syntax: the body is rustc's to report, not a reason to refuse the function.
+    let item = "#[inline] fn greet(who: &str) -> String { who => + }";
+    let output = expand::handler(tokens(r#""greet""#), tokens(item)).to_string();
+    assert!(!output.contains("compile_error"), "{output}");
+    assert!(output.starts_with(&tokens(item).to_string()), "{output}");
+    assert_eq!(output.matches("fn greet").count(), 1, "{output}");
 }
 
 #[test]

@@ -3,7 +3,7 @@
 use proc_macro2::TokenStream;
 use quote::ToTokens;
 use syn::{
-    Expr, FnArg, GenericArgument, GenericParam, Item, ItemFn, Lifetime, Lit, LitStr, Meta, Path,
+    Attribute, Expr, FnArg, GenericArgument, GenericParam, Item, Lifetime, Lit, LitStr, Meta, Path,
     PathArguments, ReturnType, Signature, Type, TypeParamBound,
 };
 
@@ -15,7 +15,7 @@ const MAX_NAME_LEN: usize = 256;
 
 /// A `#[handler]` that passed every rule, ready to expand.
 pub struct Handler<'a> {
-    pub func: &'a ItemFn,
+    pub sig: &'a Signature,
     pub name: &'a LitStr,
     pub aliases: &'a [LitStr],
     pub registry: Option<&'a Path>,
@@ -55,15 +55,12 @@ pub fn handler<'a>(
             );
         }
     }
-    let (func, dynamic_below) = match item {
-        HandlerItem::Fn {
-            func,
-            dynamic_below,
-        } => {
-            if let (Some(flag), true) = (&args.dynamic, dynamic_below) {
+    let func = match item {
+        HandlerItem::Fn(func) => {
+            if let (Some(flag), true) = (&args.dynamic, func.dynamic_below) {
                 errors.spanned(flag, ALREADY_DYNAMIC);
             }
-            (func, *dynamic_below)
+            func
         }
         HandlerItem::Other(item) => {
             not_a_function(item, errors);
@@ -74,18 +71,18 @@ pub fn handler<'a>(
             return None;
         }
     };
-    check_signature(func, errors);
+    check_signature(&func.head.sig, errors);
     let name = args.name.as_ref()?;
     if !errors.is_empty() {
         return None;
     }
     Some(Handler {
-        func,
+        sig: &func.head.sig,
         name,
         aliases: &args.aliases,
         registry: args.registry.as_ref(),
-        dynamic: args.dynamic.is_some() || dynamic_below,
-        doc: doc_text(func),
+        dynamic: args.dynamic.is_some() || func.dynamic_below,
+        doc: doc_text(&func.head.attrs),
     })
 }
 
@@ -116,8 +113,7 @@ fn check_name(lit: &LitStr, what: &str, errors: &mut Errors) {
     }
 }
 
-fn check_signature(func: &ItemFn, errors: &mut Errors) {
-    let sig = &func.sig;
+fn check_signature(sig: &Signature, errors: &mut Errors) {
     if let Some(receiver) = sig.receiver() {
         errors.spanned(
             receiver.self_token,
@@ -272,9 +268,8 @@ fn find_impl_trait(ty: &Type) -> Option<&Type> {
 }
 
 /// The `///` comment: one leading space per line removed, surrounding blank lines trimmed.
-fn doc_text(func: &ItemFn) -> String {
-    let lines: Vec<String> = func
-        .attrs
+fn doc_text(attrs: &[Attribute]) -> String {
+    let lines: Vec<String> = attrs
         .iter()
         .filter(|attr| attr.path().is_ident("doc"))
         .filter_map(|attr| match &attr.meta {
