@@ -34,7 +34,6 @@ pub fn handler(args: TokenStream, item: TokenStream) -> TokenStream {
 }
 
 fn registration(handler: &Handler) -> TokenStream {
-    let private = quote!(::handler_registry::__private);
     let sig = handler.sig;
     let ident = &sig.ident;
     let name = handler.name;
@@ -43,27 +42,25 @@ fn registration(handler: &Handler) -> TokenStream {
     let dynamic = handler.dynamic;
     // The function is coerced to the handler type in a `static` whose value is the function's
     // own name token: a signature mismatch is reported by rustc on the user's function.
-    let handler_ty = match handler.registry {
-        Some(path) => declared_handler_type(path),
-        None => fn_pointer_type(sig),
-    };
-    let (registry, erased, any) = match handler.registry {
-        Some(path) => (quote!(&#path), quote!(&__HANDLER_REGISTRY_FN), None),
+    let (handler_ty, registry, erased) = match handler.registry {
+        Some(path) => (
+            declared_handler_type(path),
+            quote!(#path),
+            quote!(__HANDLER_REGISTRY_FN),
+        ),
         None => (
-            quote!(&::handler_registry::HANDLERS),
-            quote!(&__HANDLER_REGISTRY_ANY),
-            Some(quote! {
-                static __HANDLER_REGISTRY_ANY: #private::AnyHandler =
-                    #private::AnyHandler::new(&__HANDLER_REGISTRY_FN);
-            }),
+            fn_pointer_type(sig),
+            quote!(::handler_registry::HANDLERS),
+            quote!(::handler_registry::__private::AnyHandler::new(
+                &__HANDLER_REGISTRY_FN
+            )),
         ),
     };
     let entry = quote! {
         static __HANDLER_REGISTRY_FN: #handler_ty = #ident;
-        #any
-        #private::submit! {
-            #private::StaticEntry {
-                registry: #registry,
+        ::handler_registry::__private::submit! {
+            ::handler_registry::__private::StaticEntry {
+                registry: &#registry,
                 name: #name,
                 aliases: &[#(#aliases),*],
                 doc: #doc,
@@ -71,7 +68,7 @@ fn registration(handler: &Handler) -> TokenStream {
                 file: ::core::file!(),
                 line: ::core::line!(),
                 dynamic: #dynamic,
-                handler: #erased,
+                handler: &#erased,
             }
         }
     };
