@@ -8,8 +8,10 @@ Generates a throwaway workspace with one binary crate per style under
 `${CARGO_TARGET_DIR:-target}/compile-time` (nothing is written into the repository), builds
 their dependencies once, then times `cargo build` of each crate alone (its source touched,
 incremental compilation off, so the whole crate is compiled each time) in the dev and release
-profiles, the crates taking turns within each run. Prints the median of the runs, the ratios and
-the binary sizes as Markdown tables.
+profiles, the crates taking turns within each run. Prints the medians of the runs, wall-clock
+and CPU time (user + system of cargo and rustc: less disturbed by other processes on a shared
+machine, but it counts parallel codegen threads twice), the ratios and the binary sizes as
+Markdown tables.
 
 Two hand-written baselines: the least a user writes (a name and the function, coerced to its
 fn pointer type), and one carrying every field `#[handler]` records (aliases, doc comment,
@@ -21,6 +23,7 @@ so that proc macros run optimized.
 import argparse
 import os
 import pathlib
+import resource
 import shutil
 import statistics
 import subprocess
@@ -142,11 +145,15 @@ def cargo(base, *args):
 
 
 def timed_build(base, name, profile):
+    """Wall-clock and CPU seconds (user + system, cargo and rustc) of one build of `name`."""
     (base / name / "src" / "main.rs").touch()
     flags = ["--release"] if profile == "release" else []
+    cpu = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.monotonic()
     cargo(base, "build", "-p", name, *flags)
-    return time.monotonic() - start
+    wall = time.monotonic() - start
+    used = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, used.ru_utime - cpu.ru_utime + used.ru_stime - cpu.ru_stime
 
 
 def main():
@@ -158,7 +165,7 @@ def main():
     target = pathlib.Path(os.environ.get("CARGO_TARGET_DIR", ROOT / "target"))
     base = target.resolve() / "compile-time"
     write_workspace(base, args.handlers, args.macro_opt_level)
-    rows = []
+    rows, size_rows = [], []
     for profile in ("dev", "release"):
         flags = ["--release"] if profile == "release" else []
         print(f"building dependencies ({profile})...", file=sys.stderr)
@@ -166,28 +173,33 @@ def main():
         times = {name: [] for name in CRATES}
         for run in range(args.runs):
             for name in CRATES:
-                times[name].append(timed_build(base, name, profile))
-                print(f"  {profile} run {run + 1}: {name} {times[name][-1]:.2f} s", file=sys.stderr)
+                wall, cpu = timed_build(base, name, profile)
+                times[name].append((wall, cpu))
+                print(f"  {profile} run {run + 1}: {name} {wall:.2f} s wall, {cpu:.2f} s CPU",
+                      file=sys.stderr)
         out = base / "target" / ("release" if profile == "release" else "debug")
-        medians = {name: statistics.median(values) for name, values in times.items()}
         sizes = {name: (out / name).stat().st_size for name in CRATES}
-        rows.append((profile, medians, sizes))
+        for measure, index in (("wall", 0), ("CPU", 1)):
+            medians = {name: statistics.median(run[index] for run in runs)
+                       for name, runs in times.items()}
+            rows.append((profile, measure, medians))
+        size_rows.append((profile, sizes))
 
     macro, manual, fields = CRATES
     opt = "" if args.macro_opt_level is None else (
         f", proc macros built with opt-level {args.macro_opt_level}")
     print(f"{args.handlers} handlers, median of {args.runs} builds of the crate alone "
           f"(dependencies prebuilt, incremental off{opt})\n")
-    print("| profile | `#[handler]` | `submit!` name + fn | ratio | `submit!` same fields "
+    print("| profile | time | `#[handler]` | `submit!` name + fn | ratio | `submit!` same fields "
           "| ratio |")
-    print("|---|---|---|---|---|---|")
-    for profile, medians, _ in rows:
-        print(f"| {profile} | {medians[macro]:.2f} s | {medians[manual]:.2f} s "
+    print("|---|---|---|---|---|---|---|")
+    for profile, measure, medians in rows:
+        print(f"| {profile} | {measure} | {medians[macro]:.2f} s | {medians[manual]:.2f} s "
               f"| {medians[macro] / medians[manual]:.2f}x | {medians[fields]:.2f} s "
               f"| {medians[macro] / medians[fields]:.2f}x |")
     print("\n| profile | binary `#[handler]` | binary name + fn | binary same fields |")
     print("|---|---|---|---|")
-    for profile, _, sizes in rows:
+    for profile, sizes in size_rows:
         print(f"| {profile} | {sizes[macro] / 1e6:.2f} MB | {sizes[manual] / 1e6:.2f} MB "
               f"| {sizes[fields] / 1e6:.2f} MB |")
 

@@ -30,8 +30,9 @@ pub struct HandlerArgs {
 impl HandlerArgs {
     pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Self {
         // Reading the arguments as a list of expressions is what lets every mistake be named,
-        // but syn's expression parser is also most of the time spent on well-formed arguments:
-        // those are read by the strict grammar of `parse_plain` first.
+        // but syn's expression parser is slow in the unoptimized build proc macros get by
+        // default: well-formed arguments are read by the strict grammar of `parse_plain` first,
+        // in a third of the time.
         match Self::parse_plain.parse2(tokens.clone()) {
             Ok(args) => args,
             Err(_) => Self::parse_exprs(tokens, errors),
@@ -236,9 +237,9 @@ impl HandlerItem {
 
 /// A function's attributes and signature, parsed; its body is left as unparsed tokens.
 ///
-/// Registration never looks inside the body, and having syn parse and re-print every body was
-/// most of the macro's run time, so an item whose last token is a `{ … }` block is split there
-/// and only what precedes the block is parsed.
+/// Registration never looks inside the body, so an item whose last token is a `{ … }` block is
+/// split there and only what precedes the block is parsed: the macro's cost no longer grows
+/// with the size of the function, and the function is emitted again exactly as written.
 pub struct FnHead {
     pub attrs: Vec<Attribute>,
     pub sig: Signature,
