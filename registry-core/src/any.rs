@@ -79,11 +79,7 @@ impl Registry<AnyHandler> {
 
     #[cold]
     fn mismatch<F>(&self, name: &str, handler: AnyHandler) -> Error {
-        let location = self
-            .entries()
-            .into_iter()
-            .find(|entry| entry.name() == name || entry.aliases().contains(&name))
-            .map(|entry| entry.location());
+        let location = self.location_of(name);
         // Another thread may have unregistered the name since the lookup: it is gone now.
         let Some(location) = location else {
             return Error::not_found(name, None);

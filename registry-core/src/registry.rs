@@ -64,12 +64,6 @@ struct Installed<F> {
     declared: Option<u32>,
 }
 
-/// The overlay key a write goes to: a `#[dynamic]` declaration's primary name, or a run-time name.
-enum Target<'a> {
-    Declared { primary: &'static str, entry: u32 },
-    Runtime(&'a str),
-}
-
 impl<F> Overlay<F> {
     fn get(&self, name: &str) -> Option<&Installed<F>> {
         self.map.as_ref()?.get(name)
@@ -362,18 +356,41 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
         entries
     }
 
-    fn target<'a>(&self, frozen: &Frozen<F>, name: &'a str) -> Result<Target<'a>, Error> {
+    /// The overlay key a write to `name` goes to, and the `#[dynamic]` declaration owning it:
+    /// a declaration's primary name (aliases write through to it), or `name` itself for a
+    /// run-time name. Static names refuse every write.
+    fn write_target<'a>(
+        &self,
+        frozen: &Frozen<F>,
+        name: &'a str,
+    ) -> Result<(&'a str, Option<u32>), Error> {
         match frozen.find(name) {
             Some(slot) if !slot.dynamic => Err(Error::NotDynamic {
                 name: name.to_owned(),
                 location: frozen.entries[slot.entry as usize].location,
             }),
-            Some(slot) => Ok(Target::Declared {
-                primary: frozen.entries[slot.entry as usize].name,
-                entry: slot.entry,
-            }),
-            None => Ok(Target::Runtime(name)),
+            Some(slot) => Ok((frozen.entries[slot.entry as usize].name, Some(slot.entry))),
+            None => Ok((name, None)),
         }
+    }
+
+    /// Where the handler that `name` resolves to now was declared or installed.
+    pub(crate) fn location_of(&self, name: &str) -> Option<Location> {
+        let frozen = self.frozen();
+        let key = match frozen.find(name) {
+            Some(slot) => {
+                let meta = &frozen.entries[slot.entry as usize];
+                if !slot.dynamic {
+                    return Some(meta.location);
+                }
+                meta.name
+            }
+            None => name,
+        };
+        self.overlay
+            .read()
+            .get(key)
+            .map(|installed| installed.location)
     }
 
     /// Adds a handler under `name` at run time, at version 0.
@@ -439,12 +456,7 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
         handler: F,
     ) -> Result<(), Error> {
         validate_name(name).map_err(|reason| Error::invalid_name(name, reason))?;
-        let frozen = self.frozen();
-        let target = self.target(frozen, name)?;
-        let (key, declared) = match target {
-            Target::Declared { primary, entry } => (primary, Some(entry)),
-            Target::Runtime(name) => (name, None),
-        };
+        let (key, declared) = self.write_target(self.frozen(), name)?;
         let mut overlay = self.overlay.write();
         let current = overlay.get_mut(key);
         let version = decide(current.as_deref())?;
@@ -482,8 +494,7 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
     #[track_caller]
     pub fn replace(&self, name: &str, handler: F) -> Result<F, Error> {
         let location = Location::caller();
-        let frozen = self.frozen();
-        let key = self.write_key(frozen, name)?;
+        let (key, _) = self.write_target(self.frozen(), name)?;
         let mut overlay = self.overlay.write();
         let Some(installed) = overlay.get_mut(key) else {
             drop(overlay);
@@ -507,8 +518,7 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
     /// # Errors
     /// [`Error::NotDynamic`] for static names; [`Error::NotFound`] if no handler holds the name.
     pub fn unregister(&self, name: &str) -> Result<F, Error> {
-        let frozen = self.frozen();
-        let key = self.write_key(frozen, name)?;
+        let (key, _) = self.write_target(self.frozen(), name)?;
         let mut overlay = self.overlay.write();
         match overlay.remove(key) {
             Some(installed) => {
@@ -522,13 +532,6 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
                 Err(self.not_found(name))
             }
         }
-    }
-
-    fn write_key<'a>(&self, frozen: &Frozen<F>, name: &'a str) -> Result<&'a str, Error> {
-        Ok(match self.target(frozen, name)? {
-            Target::Declared { primary, .. } => primary,
-            Target::Runtime(name) => name,
-        })
     }
 }
 
