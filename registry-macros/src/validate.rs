@@ -199,72 +199,81 @@ fn check_async(sig: &Signature, errors: &mut Errors) {
     }
 }
 
-/// The first reference or lifetime in `ty` that is not `'static`.
-fn find_borrow(ty: &Type) -> Option<TokenStream> {
-    let is_static = |lifetime: &Option<Lifetime>| {
-        lifetime
-            .as_ref()
-            .is_some_and(|lifetime| lifetime.ident == "static")
-    };
+/// What a type is written with, one level down.
+enum Part<'a> {
+    Type(&'a Type),
+    Lifetime(&'a Lifetime),
+}
+
+/// The parts of `ty`, in source order: the element of a reference, pointer, slice, array,
+/// parenthesised or grouped type, a tuple's fields, a path's generic arguments, and a trait
+/// object's lifetime bounds.
+fn parts(ty: &Type) -> Vec<Part<'_>> {
     match ty {
-        Type::Reference(reference) if !is_static(&reference.lifetime) => {
-            Some(reference.to_token_stream())
-        }
-        Type::Reference(reference) => find_borrow(&reference.elem),
-        Type::Paren(paren) => find_borrow(&paren.elem),
-        Type::Group(group) => find_borrow(&group.elem),
-        Type::Slice(slice) => find_borrow(&slice.elem),
-        Type::Array(array) => find_borrow(&array.elem),
-        Type::Ptr(ptr) => find_borrow(&ptr.elem),
-        Type::Tuple(tuple) => tuple.elems.iter().find_map(find_borrow),
-        Type::TraitObject(object) => object.bounds.iter().find_map(|bound| match bound {
-            TypeParamBound::Lifetime(lifetime) if lifetime.ident != "static" => {
-                Some(lifetime.to_token_stream())
-            }
-            _ => None,
-        }),
-        Type::Path(path) => path.path.segments.iter().find_map(|segment| {
-            let PathArguments::AngleBracketed(args) = &segment.arguments else {
-                return None;
-            };
-            args.args.iter().find_map(|arg| match arg {
-                GenericArgument::Lifetime(lifetime) if lifetime.ident != "static" => {
-                    Some(lifetime.to_token_stream())
-                }
-                GenericArgument::Type(ty) => find_borrow(ty),
+        Type::Reference(reference) => vec![Part::Type(&reference.elem)],
+        Type::Paren(paren) => vec![Part::Type(&paren.elem)],
+        Type::Group(group) => vec![Part::Type(&group.elem)],
+        Type::Slice(slice) => vec![Part::Type(&slice.elem)],
+        Type::Array(array) => vec![Part::Type(&array.elem)],
+        Type::Ptr(ptr) => vec![Part::Type(&ptr.elem)],
+        Type::Tuple(tuple) => tuple.elems.iter().map(Part::Type).collect(),
+        Type::TraitObject(object) => object
+            .bounds
+            .iter()
+            .filter_map(|bound| match bound {
+                TypeParamBound::Lifetime(lifetime) => Some(Part::Lifetime(lifetime)),
                 _ => None,
             })
-        }),
-        _ => None,
+            .collect(),
+        Type::Path(path) => path
+            .path
+            .segments
+            .iter()
+            .filter_map(|segment| match &segment.arguments {
+                PathArguments::AngleBracketed(args) => Some(&args.args),
+                _ => None,
+            })
+            .flatten()
+            .filter_map(|arg| match arg {
+                GenericArgument::Type(ty) => Some(Part::Type(ty)),
+                GenericArgument::Lifetime(lifetime) => Some(Part::Lifetime(lifetime)),
+                _ => None,
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }
 
-fn find_impl_trait(ty: &Type) -> Option<&Type> {
+/// The first reference or lifetime in `ty` that is not `'static`.
+fn find_borrow(ty: &Type) -> Option<TokenStream> {
     match ty {
-        Type::ImplTrait(_) => Some(ty),
-        Type::Reference(reference) => find_impl_trait(&reference.elem),
-        Type::Paren(paren) => find_impl_trait(&paren.elem),
-        Type::Group(group) => find_impl_trait(&group.elem),
-        Type::Slice(slice) => find_impl_trait(&slice.elem),
-        Type::Array(array) => find_impl_trait(&array.elem),
-        Type::Ptr(ptr) => find_impl_trait(&ptr.elem),
-        Type::Tuple(tuple) => tuple.elems.iter().find_map(find_impl_trait),
-        Type::Path(path) => {
-            path.path
-                .segments
-                .iter()
-                .find_map(|segment| match &segment.arguments {
-                    syn::PathArguments::AngleBracketed(args) => {
-                        args.args.iter().find_map(|arg| match arg {
-                            syn::GenericArgument::Type(ty) => find_impl_trait(ty),
-                            _ => None,
-                        })
-                    }
-                    _ => None,
-                })
+        Type::Reference(reference)
+            if reference
+                .lifetime
+                .as_ref()
+                .is_none_or(|lifetime| lifetime.ident != "static") =>
+        {
+            Some(reference.to_token_stream())
         }
-        _ => None,
+        _ => parts(ty).into_iter().find_map(|part| match part {
+            Part::Type(ty) => find_borrow(ty),
+            Part::Lifetime(lifetime) if lifetime.ident != "static" => {
+                Some(lifetime.to_token_stream())
+            }
+            Part::Lifetime(_) => None,
+        }),
     }
+}
+
+/// The first `impl Trait` in `ty`.
+fn find_impl_trait(ty: &Type) -> Option<&Type> {
+    if let Type::ImplTrait(_) = ty {
+        return Some(ty);
+    }
+    parts(ty).into_iter().find_map(|part| match part {
+        Part::Type(ty) => find_impl_trait(ty),
+        Part::Lifetime(_) => None,
+    })
 }
 
 /// The `///` comment: one leading space per line removed, surrounding blank lines trimmed.
