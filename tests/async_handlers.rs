@@ -2,23 +2,15 @@
 //! default registry and in typed registries; the function itself stays callable directly.
 
 use std::future::Future;
-use std::pin::pin;
 use std::sync::Arc;
-use std::task::{Context, Poll, Waker};
+use std::task::{Context, Poll};
 
 use handler_registry::{get, handler, registry, BoxFuture, Error, Registry};
 
-/// Polls `future` to completion on this thread. The handlers below only wait on [`YieldOnce`],
-/// which is ready when polled again, so a no-op waker is enough.
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
-    }
-}
+// The handlers below only wait on `YieldOnce`, which is ready when polled again, so
+// `block_on`'s no-op waker is enough.
+mod support;
+use support::block_on;
 
 /// Pending on the first poll, ready on the second: makes the handlers really suspend.
 #[derive(Default)]

@@ -4,11 +4,10 @@
 
 #![deny(warnings, unused_qualifications)]
 
-use std::future::Future;
-use std::pin::pin;
-use std::task::{Context, Poll, Waker};
+mod support;
 
 use handler_registry::{get, Kind};
+use support::block_on;
 
 mod shadowed {
     #![allow(dead_code, unused_macros, non_camel_case_types, non_upper_case_globals)]
@@ -137,16 +136,6 @@ mod dynamic_above_only {
     #[handler("above.only")]
     fn above(x: u8) -> u8 {
         x + 2
-    }
-}
-
-fn block_on<F: Future>(future: F) -> F::Output {
-    let mut future = pin!(future);
-    let mut cx = Context::from_waker(Waker::noop());
-    loop {
-        if let Poll::Ready(output) = future.as_mut().poll(&mut cx) {
-            return output;
-        }
     }
 }
 
