@@ -116,11 +116,14 @@ mod get {
     /// `NotFound` error with a "did you mean" suggestion.
     #[divan::bench(args = CASES)]
     fn registry_typed(bencher: Bencher, case: Case) {
-        let any = case.entries().map(|(name, f)| (name, AnyHandler::leak(f)));
+        // Handlers in statics, as `#[handler]` declarations store them.
+        let any = case
+            .entries()
+            .map(|(name, f)| (name, AnyHandler::from_static(Box::leak(Box::new(f)))));
         let registry = Registry::<AnyHandler>::with_static(any).unwrap();
         if case.miss {
             run(bencher, case, |key| {
-                registry.get(key).and_then(AnyHandler::downcast::<Handler>)
+                registry.get(key).and_then(|any| any.downcast::<Handler>())
             });
         } else {
             run(bencher, case, |key| registry.get_as::<Handler>(key).ok());
@@ -217,7 +220,7 @@ fn get_as_miss(bencher: Bencher, size: usize) {
     let names = &NAMES[..size];
     let any = names
         .iter()
-        .map(|&name| (name, AnyHandler::leak(handler as Handler)));
+        .map(|&name| (name, AnyHandler::new(handler as Handler)));
     let registry = Registry::<AnyHandler>::with_static(any).unwrap();
     let keys = keys(&MISSES[..size]);
     let mut next = 0;

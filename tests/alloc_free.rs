@@ -76,7 +76,7 @@ fn typed_default_registry_get_allocates_nothing() {
     let handlers = hits
         .iter()
         .enumerate()
-        .map(|(index, &name)| (name, AnyHandler::leak(index)));
+        .map(|(index, &name)| (name, AnyHandler::new(index)));
     let registry = Registry::<AnyHandler>::with_static(handlers).unwrap();
     let count = allocations(|| {
         for _ in 0..10 {
@@ -85,7 +85,9 @@ fn typed_default_registry_get_allocates_nothing() {
             }
             for name in &misses {
                 assert_eq!(
-                    registry.get(name).and_then(AnyHandler::downcast::<usize>),
+                    registry
+                        .get(name)
+                        .and_then(|handler| handler.downcast::<usize>()),
                     None
                 );
             }

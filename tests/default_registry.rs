@@ -137,7 +137,7 @@ fn entries_list_every_default_handler() {
 fn run_time_handlers_of_any_type_can_be_added_to_a_standalone_default_style_registry() {
     let registry: Registry<AnyHandler> = Registry::new();
     registry
-        .register("square", AnyHandler::leak((|x| x * x) as fn(u32) -> u32))
+        .register("square", AnyHandler::new((|x| x * x) as fn(u32) -> u32))
         .unwrap();
     assert_eq!(registry.get_as::<fn(u32) -> u32>("square").unwrap()(9), 81);
     let handler = registry.get("square").unwrap();

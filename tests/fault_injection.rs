@@ -447,7 +447,9 @@ fn a_mismatch_racing_unregister_is_an_error_not_a_panic() {
             started_tx.send(()).unwrap();
             let mut rounds = 0u64;
             while stop.try_recv().is_err() {
-                registry.register("flip", AnyHandler::new(&SMALL)).unwrap();
+                registry
+                    .register("flip", AnyHandler::from_static(&SMALL))
+                    .unwrap();
                 registry.unregister("flip").unwrap();
                 rounds += 1;
             }

@@ -273,7 +273,7 @@ fn invalid_names() -> Vec<String> {
     names
 }
 
-fn snapshot<F: Copy + Send + Sync + 'static>(registry: &Registry<F>) -> (Vec<EntryInfo>, usize) {
+fn snapshot<F: Clone + Send + Sync + 'static>(registry: &Registry<F>) -> (Vec<EntryInfo>, usize) {
     (registry.entries(), registry.len())
 }
 
@@ -291,7 +291,7 @@ fn registering_invalid_names_is_refused_and_changes_nothing() {
             registry.register_versioned(&name, 7, runtime),
             standalone.register(&name, runtime),
             standalone.register_versioned(&name, 7, runtime),
-            HANDLERS.register(&name, AnyHandler::new(&RUNTIME)),
+            HANDLERS.register(&name, AnyHandler::from_static(&RUNTIME)),
         ];
         for result in refused {
             match result {

@@ -2,6 +2,7 @@
 
 use std::any::{type_name, Any};
 use std::fmt;
+use std::sync::Arc;
 
 use crate::error::Error;
 use crate::registry::{Registry, RegistryDecl};
@@ -10,44 +11,59 @@ use crate::registry::{Registry, RegistryDecl};
 ///
 /// It can only be taken out as the type it was stored with ([`AnyHandler::downcast`]), so a
 /// function can never be called through the wrong signature.
-#[derive(Clone, Copy)]
+#[derive(Clone)]
 pub struct AnyHandler {
-    value: &'static (dyn Any + Send + Sync),
+    value: Value,
     type_name: fn() -> &'static str,
 }
 
-impl AnyHandler {
-    /// Wraps a handler stored in a `static` (what `#[handler]` does).
-    pub const fn new<F: Any + Send + Sync>(handler: &'static F) -> Self {
-        AnyHandler {
-            value: handler,
-            type_name: type_name::<F>,
-        }
-    }
+#[derive(Clone)]
+enum Value {
+    /// A `#[handler]` function, in the `static` the macro made for it.
+    Static(&'static (dyn Any + Send + Sync)),
+    /// A handler created at run time, freed with the last clone.
+    Owned(Arc<dyn Any + Send + Sync>),
+}
 
-    /// Wraps a handler created at run time, for [`Registry::register`] on the default registry.
-    /// Moves `handler` to a small allocation that lives for the rest of the program, so call it
-    /// when installing a handler, not per request.
+impl AnyHandler {
+    /// Wraps a handler created at run time, for [`Registry::register`] on the default registry
+    /// (or any `Registry<AnyHandler>`). The handler is freed like any other: when it is replaced
+    /// or removed and its last call has finished (see [`Registry::drained`]).
     ///
     /// ```
     /// use registry_core::{AnyHandler, Registry};
     /// let reg: Registry<AnyHandler> = Registry::new();
-    /// reg.register("double", AnyHandler::leak((|x| x * 2) as fn(i32) -> i32))?;
+    /// reg.register("double", AnyHandler::new((|x| x * 2) as fn(i32) -> i32))?;
     /// assert_eq!(reg.get_as::<fn(i32) -> i32>("double")?(21), 42);
     /// # Ok::<(), registry_core::Error>(())
     /// ```
-    pub fn leak<F: Any + Send + Sync>(handler: F) -> Self {
-        Self::new(Box::leak(Box::new(handler)))
+    pub fn new<F: Any + Send + Sync>(handler: F) -> Self {
+        AnyHandler {
+            value: Value::Owned(Arc::new(handler)),
+            type_name: type_name::<F>,
+        }
     }
 
-    /// The handler, if it was stored as an `F`.
+    /// Wraps a handler stored in a `static` (what `#[handler]` does).
+    pub const fn from_static<F: Any + Send + Sync>(handler: &'static F) -> Self {
+        AnyHandler {
+            value: Value::Static(handler),
+            type_name: type_name::<F>,
+        }
+    }
+
+    /// The handler, if it was stored as an `F` (a clone of it).
     #[inline]
-    pub fn downcast<F: Copy + 'static>(self) -> Option<F> {
-        self.value.downcast_ref::<F>().copied()
+    pub fn downcast<F: Clone + 'static>(&self) -> Option<F> {
+        let value: &(dyn Any + Send + Sync) = match &self.value {
+            Value::Static(value) => *value,
+            Value::Owned(value) => &**value,
+        };
+        value.downcast_ref::<F>().cloned()
     }
 
     /// The name of the type the handler was stored with.
-    pub fn type_name(self) -> &'static str {
+    pub fn type_name(&self) -> &'static str {
         (self.type_name)()
     }
 }
@@ -67,18 +83,25 @@ impl Registry<AnyHandler> {
     /// [`Error::NotFound`] (with a suggestion) or, if the handler has another type,
     /// [`Error::SignatureMismatch`] naming both types and where the handler is defined.
     #[inline]
-    pub fn get_as<F: Copy + Send + Sync + 'static>(&self, name: &str) -> Result<F, Error> {
+    pub fn get_as<F: Clone + Send + Sync + 'static>(&self, name: &str) -> Result<F, Error> {
+        // A static name: downcast in place, without cloning the `AnyHandler`.
+        if let Some(slot) = self.frozen().find(name).filter(|slot| !slot.dynamic) {
+            return match slot.handler.downcast::<F>() {
+                Some(f) => Ok(f),
+                None => Err(self.mismatch::<F>(name, &slot.handler)),
+            };
+        }
         match self.get(name) {
             Some(handler) => match handler.downcast::<F>() {
                 Some(f) => Ok(f),
-                None => Err(self.mismatch::<F>(name, handler)),
+                None => Err(self.mismatch::<F>(name, &handler)),
             },
             None => Err(self.not_found(name)),
         }
     }
 
     #[cold]
-    fn mismatch<F>(&self, name: &str, handler: AnyHandler) -> Error {
+    fn mismatch<F>(&self, name: &str, handler: &AnyHandler) -> Error {
         let location = self.location_of(name);
         // Another thread may have unregistered the name since the lookup: it is gone now.
         let Some(location) = location else {
@@ -105,6 +128,8 @@ pub struct HANDLERS {}
 
 impl RegistryDecl for HANDLERS {
     type Handler = AnyHandler;
+    /// Handlers reach the default registry through `AnyHandler::from_static`, never this.
+    type Decl = &'static (dyn Any + Send + Sync);
 }
 
 /// The handler `name` from the default registry [`HANDLERS`], as an `F`.
@@ -123,6 +148,6 @@ impl RegistryDecl for HANDLERS {
 /// handler was declared with another signature.
 #[cfg(not(loom))]
 #[inline]
-pub fn get<F: Copy + Send + Sync + 'static>(name: &str) -> Result<F, Error> {
+pub fn get<F: Clone + Send + Sync + 'static>(name: &str) -> Result<F, Error> {
     HANDLERS.get_as(name)
 }

@@ -73,6 +73,7 @@ pub struct EntryInfo {
     pub(crate) doc: &'static str,
     pub(crate) location: Location,
     pub(crate) kind: Kind,
+    pub(crate) in_flight: usize,
 }
 
 impl EntryInfo {
@@ -114,5 +115,12 @@ impl EntryInfo {
     /// Whether the handler is static or dynamic, and its version.
     pub fn kind(&self) -> Kind {
         self.kind
+    }
+
+    /// Calls of this name running through [`Registry::call`](crate::Registry::call) or
+    /// [`Registry::call_async`](crate::Registry::call_async) when the snapshot was taken,
+    /// including calls still running on handlers it had before a replacement.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight
     }
 }

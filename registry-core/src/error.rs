@@ -223,6 +223,14 @@ pub enum Error {
         /// The handler's name.
         name: String,
     },
+    /// [`Registry::drained`](crate::Registry::drained) timed out: calls that started before the
+    /// latest change of the name are still running on a retired handler.
+    DrainTimeout {
+        /// The name waited for.
+        name: String,
+        /// Calls still running on retired handlers of the name when the wait ended.
+        in_flight: usize,
+    },
 }
 
 impl Error {
@@ -230,6 +238,13 @@ impl Error {
         Error::NotFound {
             name: shown(name),
             suggestion: suggestion.map(str::to_owned),
+        }
+    }
+
+    pub(crate) fn drain_timeout(name: &str, in_flight: usize) -> Self {
+        Error::DrainTimeout {
+            name: shown(name),
+            in_flight,
         }
     }
 
@@ -331,6 +346,13 @@ impl fmt::Display for Error {
             ),
             Error::Cancelled { name } => {
                 write!(f, "the call to handler `{name}` was cancelled before it finished")
+            }
+            Error::DrainTimeout { name, in_flight } => {
+                let calls = if *in_flight == 1 { "call is" } else { "calls are" };
+                write!(
+                    f,
+                    "`{name}` did not drain in time: {in_flight} {calls} still running on a retired handler; wait longer or make its calls finish (a timeout on `call_async`)"
+                )
             }
         }
     }

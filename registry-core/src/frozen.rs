@@ -52,7 +52,7 @@ pub(crate) struct Frozen<F> {
 
 const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
 
-impl<F: Copy> Frozen<F> {
+impl<F: Clone> Frozen<F> {
     pub(crate) fn empty() -> Self {
         Frozen {
             seed: [0; 2],
@@ -101,7 +101,7 @@ impl<F: Copy> Frozen<F> {
         let max_len = names.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
         let free = |_| Slot {
             name: "",
-            handler: entries[0].handler,
+            handler: entries[0].handler.clone(),
             entry: 0,
             dynamic: false,
         };
@@ -110,7 +110,7 @@ impl<F: Copy> Frozen<F> {
             let entry = &entries[index as usize];
             table[place] = Slot {
                 name,
-                handler: entry.handler,
+                handler: entry.handler.clone(),
                 entry: index,
                 dynamic: entry.dynamic,
             };

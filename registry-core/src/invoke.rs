@@ -12,11 +12,12 @@ use pin_project_lite::pin_project;
 use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
+use crate::drain::Held;
 use crate::error::Error;
-use crate::metrics::{Key, Stats};
+use crate::metrics::Stats;
 use crate::registry::Registry;
 
-impl<F: Copy + Send + Sync + 'static> Registry<F> {
+impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// Looks `name` up and calls `f` with its handler, as one observable, isolated call.
     ///
     /// - `f` runs inside a [`tracing`] span named `handler` with the field `name`, at the `INFO`
@@ -29,6 +30,11 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
     ///   unless metrics are switched off with [`set_metrics`](Registry::set_metrics).
     /// - No registry lock is held while `f` runs: a slow handler delays no lookup, registration
     ///   or other call, and a handler may itself register, replace or call handlers.
+    /// - `f` gets the handler by reference, so calling a static name writes no shared memory,
+    ///   whatever `F` is (an `Arc` is not cloned). A `#[dynamic]` or run-time handler is kept
+    ///   alive for the call: if it is replaced or removed meanwhile, the call finishes on it and
+    ///   the registry drops it afterwards (see [`drained`](Registry::drained)); it counts in
+    ///   [`EntryInfo::in_flight`](crate::EntryInfo::in_flight) until then.
     ///
     /// ```
     /// use registry_core::{Error, Registry};
@@ -49,13 +55,14 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
     /// # Errors
     /// [`Error::NotFound`] (with a "did you mean" suggestion) when no handler has this name;
     /// [`Error::Panicked`] when `f` panics.
-    pub fn call<R>(&self, name: &str, f: impl FnOnce(F) -> R) -> Result<R, Error> {
-        let handler = self.lookup(name)?;
+    pub fn call<R>(&self, name: &str, f: impl FnOnce(&F) -> R) -> Result<R, Error> {
+        let held = self.hold(name)?;
         let span = tracing::info_span!("handler", name);
         let _entered = span.enter();
         let mut start = self.metrics.start();
-        let outcome = panic::catch_unwind(AssertUnwindSafe(|| f(handler)));
-        self.record(name, &mut start, outcome.is_err());
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| f(held.handler())));
+        self.record(&held, name, &mut start, outcome.is_err());
+        drop(held);
         outcome.map_err(|payload| panicked(name, payload))
     }
 
@@ -70,7 +77,8 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
     /// Both take plain futures, so this works on any async runtime.
     ///
     /// The lookup and `f` run now; the time counted in [`stats`](Registry::stats) runs from
-    /// here to the result. A call dropped before it finishes is not counted.
+    /// here to the result. A call dropped before it finishes is not counted. As with `call`, a
+    /// `#[dynamic]` or run-time handler is kept alive until the call resolves or is dropped.
     ///
     /// ```
     /// use registry_core::{BoxFuture, Registry};
@@ -96,27 +104,35 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
     pub fn call_async<'a, Fut: Future>(
         &'a self,
         name: &'a str,
-        f: impl FnOnce(F) -> Fut,
+        f: impl FnOnce(&F) -> Fut,
     ) -> AsyncCall<'a, F, Fut, Pending<()>, Pending<()>> {
         let mut call = AsyncCall {
             registry: self,
             name,
             early: None,
             handler: None,
+            held: None,
             start: None,
             timeout: Duration::ZERO,
             deadline: None,
             cancel: None,
         };
-        match self.lookup(name) {
+        match self.hold(name) {
             Err(error) => call.early = Some(error),
-            Ok(handler) => {
+            Ok(mut held) => {
                 let span = tracing::info_span!("handler", name);
                 call.start = self.metrics.start();
-                match span.in_scope(|| panic::catch_unwind(AssertUnwindSafe(|| f(handler)))) {
-                    Ok(future) => call.handler = Some(future.instrument(span)),
+                let made =
+                    span.in_scope(|| panic::catch_unwind(AssertUnwindSafe(|| f(held.handler()))));
+                match made {
+                    Ok(future) => {
+                        call.handler = Some(future.instrument(span));
+                        // The future may be polled to its end on another thread.
+                        held.unpin_thread();
+                        call.held = Some(held);
+                    }
                     Err(payload) => {
-                        self.record(name, &mut call.start, true);
+                        self.record(&held, name, &mut call.start, true);
                         call.early = Some(panicked(name, payload));
                     }
                 }
@@ -162,22 +178,11 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
         self.metrics.enabled()
     }
 
-    /// Counts a finished call, once, if it was timed.
-    fn record(&self, name: &str, start: &mut Option<Instant>, panicked: bool) {
+    /// Counts a finished call, once, if it was timed, under the name `held` is counted by.
+    fn record(&self, held: &Held<'_, F>, name: &str, start: &mut Option<Instant>, panicked: bool) {
         if let Some(start) = start.take() {
             self.metrics
-                .record(self.metric_key(name), start.elapsed(), panicked);
-        }
-    }
-
-    /// Counts calls under the primary name of a declared handler, so aliases add up.
-    fn metric_key<'a>(&self, name: &'a str) -> Key<'a> {
-        match self.frozen.get() {
-            Some(Ok(frozen)) => match frozen.find(name) {
-                Some(slot) => Key::Declared(frozen.entries[slot.entry as usize].name),
-                None => Key::Runtime(name),
-            },
-            _ => Key::Runtime(name),
+                .record(held.key(name), start.elapsed(), panicked);
         }
     }
 }
@@ -195,6 +200,8 @@ pin_project! {
         early: Option<Error>,
         #[pin]
         handler: Option<Instrumented<Fut>>,
+        // After `handler`: the handler's future is dropped before the handler it came from.
+        held: Option<Held<'a, F>>,
         start: Option<Instant>,
         timeout: Duration,
         #[pin]
@@ -204,7 +211,7 @@ pin_project! {
     }
 }
 
-impl<'a, F: Copy + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C> {
+impl<'a, F: Clone + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C> {
     /// Gives the call a deadline `after` from now: if the handler has not finished when the
     /// future `sleep(after)` completes, its future is dropped and the call resolves to
     /// [`Error::TimedOut`]. Pass the sleep function of your runtime, such as
@@ -245,6 +252,7 @@ impl<'a, F: Copy + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C>
             name: self.name,
             early: self.early,
             handler: self.handler,
+            held: self.held,
             start: self.start,
             timeout: after,
             deadline: Some(sleep(after)),
@@ -285,6 +293,7 @@ impl<'a, F: Copy + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C>
             name: self.name,
             early: self.early,
             handler: self.handler,
+            held: self.held,
             start: self.start,
             timeout: self.timeout,
             deadline: self.deadline,
@@ -295,7 +304,7 @@ impl<'a, F: Copy + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C>
 
 impl<F, Fut, D, C> Future for AsyncCall<'_, F, Fut, D, C>
 where
-    F: Copy + Send + Sync + 'static,
+    F: Clone + Send + Sync + 'static,
     Fut: Future,
     D: Future,
     C: Future,
@@ -331,7 +340,9 @@ where
         this.deadline.set(None);
         this.cancel.set(None);
         let panicked = matches!(outcome, Err(Error::Panicked { .. }));
-        this.registry.record(name, this.start, panicked);
+        if let Some(held) = this.held.take() {
+            this.registry.record(&held, name, this.start, panicked);
+        }
         Poll::Ready(outcome)
     }
 }

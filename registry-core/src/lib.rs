@@ -5,11 +5,14 @@
 //! the `#[handler]`, `#[registry]` and `#[dynamic]` attributes.
 
 mod any;
+mod changes;
+mod drain;
 mod entry;
 mod error;
 mod frozen;
 mod invoke;
 mod metrics;
+mod overlay;
 mod registry;
 mod require;
 mod suggest;
@@ -18,6 +21,7 @@ mod sync;
 #[cfg(not(loom))]
 pub use any::get;
 pub use any::{AnyHandler, HANDLERS};
+pub use changes::{Change, ChangeKind, Changes, DEFAULT_CHANGES_CAPACITY};
 pub use entry::{EntryInfo, Kind};
 pub use error::{validate_name, Clash, Error, Location, NameError, MAX_NAME_LEN};
 pub use invoke::AsyncCall;
@@ -34,8 +38,9 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T
 pub mod __private {
     pub use crate::any::AnyHandler;
     pub use crate::entry::StaticEntry;
-    pub use crate::registry::{Registry, RegistryDecl};
+    pub use crate::registry::{Convert, Registry, RegistryDecl};
     pub use inventory::submit;
     /// Boxes async handlers' futures without a `::std` path (absent in `#![no_std]` crates).
     pub use std::boxed::Box;
+    pub use std::sync::Arc;
 }

@@ -1,13 +1,16 @@
 //! `Registry<F>`: the frozen table for declared handlers plus the overlay for changing ones.
 
+use std::any::Any;
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt;
-use std::hash::RandomState;
+use std::sync::Arc;
 
+use crate::changes::{ChangeKind, Hub};
+use crate::drain::{Drain, Held};
 use crate::entry::{EntryInfo, Kind, StaticEntry};
 use crate::error::{validate_name, Error, Location, MAX_NAME_LEN};
 use crate::frozen::{Frozen, Meta};
+use crate::overlay::{Live, Overlay};
 use crate::suggest;
 use crate::sync::{const_fn_unless_loom, AtomicUsize, OnceCell, Ordering, RwLock};
 
@@ -36,60 +39,29 @@ use crate::sync::{const_fn_unless_loom, AtomicUsize, OnceCell, Ordering, RwLock}
 /// # Ok::<(), Error>(())
 /// ```
 pub struct Registry<F: 'static> {
-    pub(crate) linked: bool,
+    /// How a `#[handler]` declaration becomes an `F`; `None` for a standalone registry.
+    pub(crate) declarations: Option<Convert<F>>,
     pub(crate) frozen: OnceCell<Result<Frozen<F>, Error>>,
     /// Count of run-time names (not owned by a declaration): lets a miss skip the overlay.
     pub(crate) runtime_names: AtomicUsize,
     pub(crate) overlay: RwLock<Overlay<F>>,
     /// Per-name call counts and times, recorded by `call` and `call_async` (src/invoke.rs).
     pub(crate) metrics: crate::metrics::Metrics,
+    /// Retired handlers and the calls still running on them (src/drain.rs).
+    pub(crate) drain: Drain<F>,
+    /// Subscribers to changes (src/changes.rs).
+    pub(crate) changes: Hub,
 }
 
-/// The run-time names. They may come from untrusted input, so the map hashes with std's
-/// `RandomState` (SipHash-1-3 under random per-process keys): nobody can pick names that
-/// collide and turn it into a list.
-///
-/// The frozen table needs no random seed: it is built once from the names the program
-/// declares and never takes a key at run time, so an outside name can only be looked up (one
-/// hash of the name and a probe whose length the build fixed), never make the table slower.
-pub(crate) struct Overlay<F> {
-    map: Option<HashMap<Box<str>, Installed<F>, RandomState>>,
-}
+/// Turns the value a `#[handler]` declaration submitted (the function, coerced to the
+/// registry's declaration type) into the registry's handler type; `None` if it has another
+/// type.
+#[doc(hidden)]
+pub type Convert<F> = fn(&'static (dyn Any + Send + Sync)) -> Option<F>;
 
-struct Installed<F> {
-    handler: F,
-    version: u64,
-    location: Location,
-    /// Index of the `#[dynamic]` declaration owning this name, if any.
-    declared: Option<u32>,
-}
-
-impl<F> Overlay<F> {
-    fn get(&self, name: &str) -> Option<&Installed<F>> {
-        self.map.as_ref()?.get(name)
-    }
-
-    fn get_mut(&mut self, name: &str) -> Option<&mut Installed<F>> {
-        self.map.as_mut()?.get_mut(name)
-    }
-
-    fn insert(&mut self, name: &str, installed: Installed<F>) {
-        self.map
-            .get_or_insert_with(HashMap::new)
-            .insert(name.into(), installed);
-    }
-
-    fn remove(&mut self, name: &str) -> Option<Installed<F>> {
-        self.map.as_mut()?.remove(name)
-    }
-
-    fn iter(&self) -> impl Iterator<Item = (&str, &Installed<F>)> {
-        self.map.iter().flatten().map(|(k, v)| (&**k, v))
-    }
-
-    fn len(&self) -> usize {
-        self.map.as_ref().map_or(0, HashMap::len)
-    }
+/// The conversion of registries whose declarations are already handlers (fn pointers).
+fn clone_declared<F: Clone + 'static>(declared: &'static (dyn Any + Send + Sync)) -> Option<F> {
+    declared.downcast_ref::<F>().cloned()
 }
 
 impl<F: 'static> Registry<F> {
@@ -97,29 +69,60 @@ impl<F: 'static> Registry<F> {
         /// A standalone registry: it holds only what is registered at run time, never `#[handler]`
         /// declarations. Usable in a `static` and in tests.
         pub const fn new() -> Self {
-            Self::with_link(false)
+            Self::with_declarations(None)
         }
 
+        /// The registry behind a `#[registry]` static whose declarations are converted to
+        /// handlers by `convert` (an owned handler type such as `Arc<dyn Fn(..)>`).
+        #[doc(hidden)]
+        pub const fn __linked_with(convert: Convert<F>) -> Self {
+            Self::with_declarations(Some(convert))
+        }
+
+        const fn with_declarations(declarations: Option<Convert<F>>) -> Self {
+            Registry {
+                declarations,
+                frozen: OnceCell::new(),
+                runtime_names: AtomicUsize::new(0),
+                overlay: RwLock::new(Overlay::new()),
+                metrics: crate::metrics::Metrics::new(),
+                drain: Drain::new(),
+                changes: Hub::new(),
+            }
+        }
+    }
+
+    /// The frozen table of a registry known to be frozen (one of its handlers is held).
+    fn frozen_now(&self) -> &Frozen<F> {
+        match self.frozen.get() {
+            Some(Ok(frozen)) => frozen,
+            _ => unreachable!("a handler is held only from a frozen registry"),
+        }
+    }
+
+    /// The primary name of declaration `index`.
+    pub(crate) fn declared_name(&self, index: u32) -> &'static str {
+        self.frozen_now().entries[index as usize].name
+    }
+
+    /// How many declarations the frozen table holds.
+    pub(crate) fn declarations(&self) -> usize {
+        self.frozen_now().entries.len()
+    }
+}
+
+impl<F: Clone + 'static> Registry<F> {
+    const_fn_unless_loom! {
         /// The registry behind a `#[registry]` static: collects the `#[handler]` declarations that
         /// target it.
         #[doc(hidden)]
         pub const fn __linked() -> Self {
-            Self::with_link(true)
-        }
-
-        const fn with_link(linked: bool) -> Self {
-            Registry {
-                linked,
-                frozen: OnceCell::new(),
-                runtime_names: AtomicUsize::new(0),
-                overlay: RwLock::new(Overlay { map: None }),
-                metrics: crate::metrics::Metrics::new(),
-            }
+            Self::with_declarations(Some(clone_declared::<F>))
         }
     }
 }
 
-impl<F: Copy + Send + Sync + 'static> Registry<F> {
+impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// A standalone registry whose names are frozen at once from `handlers`, as if each had been
     /// declared with `#[handler]`: lookups are lock-free and the names can never be replaced.
     ///
@@ -170,17 +173,17 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
     }
 
     fn build(&self) -> Result<Frozen<F>, Error> {
-        if !self.linked {
+        let Some(convert) = self.declarations else {
             return Ok(Frozen::empty());
-        }
+        };
         let mut metas = Vec::new();
         let mut mistyped = None;
         for entry in inventory::iter::<StaticEntry>() {
             if !std::ptr::addr_eq(entry.registry, self) {
                 continue;
             }
-            match entry.handler.downcast_ref::<F>() {
-                Some(&handler) => metas.push(Meta {
+            match convert(entry.handler) {
+                Some(handler) => metas.push(Meta {
                     name: entry.name,
                     aliases: entry.aliases,
                     doc: entry.doc,
@@ -203,22 +206,20 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
         let mut overlay = self.overlay.write();
         for (index, meta) in frozen.entries.iter().enumerate() {
             if meta.dynamic {
-                overlay.insert(
-                    meta.name,
-                    Installed {
-                        handler: meta.handler,
-                        version: 0,
-                        location: meta.location,
-                        declared: Some(index as u32),
-                    },
-                );
+                overlay.insert(Live {
+                    handler: meta.handler.clone(),
+                    name: meta.name.into(),
+                    version: 0,
+                    location: meta.location,
+                    declared: Some(index as u32),
+                });
             }
         }
         Ok(frozen)
     }
 
     #[inline]
-    fn frozen(&self) -> &Frozen<F> {
+    pub(crate) fn frozen(&self) -> &Frozen<F> {
         match self.frozen.get() {
             Some(Ok(frozen)) => frozen,
             _ => self.frozen_slow(),
@@ -245,7 +246,7 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
     pub fn get(&self, name: &str) -> Option<F> {
         let frozen = self.frozen();
         match frozen.find(name) {
-            Some(slot) if !slot.dynamic => Some(slot.handler),
+            Some(slot) if !slot.dynamic => Some(slot.handler.clone()),
             Some(slot) => self.overlay_get(frozen.entries[slot.entry as usize].name),
             None if self.runtime_names.load(Ordering::Acquire) == 0 => None,
             None => self.overlay_get(name),
@@ -261,7 +262,40 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
         self.overlay
             .read()
             .get(name)
-            .map(|installed| installed.handler)
+            .map(|live| live.handler.clone())
+    }
+
+    /// The handler a call of `name` runs on, held until the call is over: borrowed from the
+    /// frozen table for a static name (no shared write), an `Arc` of the installed handler for
+    /// an overlay name (so a replacement cannot drop it mid-call).
+    #[inline]
+    pub(crate) fn hold(&self, name: &str) -> Result<Held<'_, F>, Error> {
+        let frozen = self.frozen();
+        let key = match frozen.find(name) {
+            Some(slot) if !slot.dynamic => {
+                let entries = frozen.entries.len();
+                return Ok(Held::fixed(self, &slot.handler, entries, slot.entry));
+            }
+            Some(slot) => frozen.entries[slot.entry as usize].name,
+            None if self.runtime_names.load(Ordering::Acquire) == 0 => {
+                return Err(self.not_found(name))
+            }
+            None => name,
+        };
+        self.hold_live(name, key)
+    }
+
+    #[cold]
+    fn hold_live(&self, name: &str, key: &str) -> Result<Held<'_, F>, Error> {
+        let live = if key.len() > MAX_NAME_LEN {
+            None
+        } else {
+            self.overlay.read().get(key).cloned()
+        };
+        match live {
+            Some(live) => Ok(Held::live(self, live)),
+            None => Err(self.not_found(name)),
+        }
     }
 
     /// Like [`get`](Registry::get), but a miss is an [`Error::NotFound`] carrying the closest
@@ -292,9 +326,9 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
                 candidates.push(slot.name);
             }
         }
-        for (candidate, installed) in overlay.iter() {
-            if installed.declared.is_none() {
-                candidates.push(candidate);
+        for live in overlay.iter() {
+            if live.declared.is_none() {
+                candidates.push(&live.name);
             }
         }
         let suggestion = suggest::closest(name, candidates);
@@ -318,37 +352,39 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
         self.len() == 0
     }
 
-    /// A consistent snapshot of every handler, sorted by name.
+    /// A consistent snapshot of every handler, sorted by name, with the calls running on each.
     pub fn entries(&self) -> Vec<EntryInfo> {
         let frozen = self.frozen();
         let mut entries: Vec<EntryInfo> = frozen
             .entries
             .iter()
-            .filter(|meta| !meta.dynamic)
-            .map(|meta| EntryInfo {
+            .zip(0..)
+            .filter(|(meta, _)| !meta.dynamic)
+            .map(|(meta, index)| EntryInfo {
                 name: Cow::Borrowed(meta.name),
                 aliases: meta.aliases,
                 doc: meta.doc,
                 location: meta.location,
                 kind: Kind::Static,
+                in_flight: self.drain.running(index),
             })
             .collect();
         let overlay = self.overlay.read();
-        entries.extend(overlay.iter().map(|(name, installed)| {
-            let declared = installed
-                .declared
-                .map(|index| &frozen.entries[index as usize]);
+        entries.extend(overlay.iter().map(|live| {
+            let declared = live.declared.map(|index| &frozen.entries[index as usize]);
             EntryInfo {
                 name: match declared {
                     Some(meta) => Cow::Borrowed(meta.name),
-                    None => Cow::Owned(name.to_owned()),
+                    None => Cow::Owned(live.name.to_string()),
                 },
                 aliases: declared.map_or(&[], |meta| meta.aliases),
                 doc: declared.map_or("", |meta| meta.doc),
-                location: installed.location,
+                location: live.location,
                 kind: Kind::Dynamic {
-                    version: installed.version,
+                    version: live.version,
                 },
+                // Every `Arc` but the overlay's own is a call running on it.
+                in_flight: Arc::strong_count(live) - 1 + self.drain.retired_in_flight(&live.name),
             }
         }));
         drop(overlay);
@@ -387,10 +423,7 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
             }
             None => name,
         };
-        self.overlay
-            .read()
-            .get(key)
-            .map(|installed| installed.location)
+        self.overlay.read().get(key).map(|live| live.location)
     }
 
     /// Adds a handler under `name` at run time, at version 0.
@@ -452,40 +485,78 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
         &self,
         name: &str,
         location: Location,
-        decide: impl FnOnce(Option<&Installed<F>>) -> Result<u64, Error>,
+        decide: impl FnOnce(Option<&Live<F>>) -> Result<u64, Error>,
         handler: F,
     ) -> Result<(), Error> {
         validate_name(name).map_err(|reason| Error::invalid_name(name, reason))?;
         let (key, declared) = self.write_target(self.frozen(), name)?;
         let mut overlay = self.overlay.write();
-        let current = overlay.get_mut(key);
-        let version = decide(current.as_deref())?;
-        match current {
-            Some(installed) => {
-                installed.handler = handler;
-                installed.version = version;
-                installed.location = location;
+        let version = decide(overlay.get(key).map(|live| &**live))?;
+        let live = Live {
+            handler,
+            name: key.into(),
+            version,
+            location,
+            declared,
+        };
+        match overlay.get_mut(key) {
+            Some(slot) => {
+                let retired = std::mem::replace(slot, Arc::new(live));
+                self.drain.retire(&retired);
+                self.announce(overlay, key, ChangeKind::Replaced, version, Some(retired));
             }
             None => {
-                overlay.insert(
-                    key,
-                    Installed {
-                        handler,
-                        version,
-                        location,
-                        declared,
-                    },
-                );
+                overlay.insert(live);
                 if declared.is_none() {
                     self.runtime_names.fetch_add(1, Ordering::Release);
                 }
+                self.announce(overlay, key, ChangeKind::Registered, version, None);
             }
         }
         Ok(())
     }
 
-    /// Swaps the handler of a `#[dynamic]` or run-time name and returns the previous one; the
-    /// version grows by one.
+    /// Publishes a change that has just taken effect under the overlay's write lock `overlay`:
+    /// takes its place in the change order, releases the lock, delivers the change, and lets go
+    /// of the handler it retired (dropped here unless a call still runs on it; see drain.rs).
+    fn announce<G>(
+        &self,
+        overlay: G,
+        name: &str,
+        kind: ChangeKind,
+        version: u64,
+        retired: Option<Arc<Live<F>>>,
+    ) {
+        let ticket = self.changes.ticket();
+        drop(overlay);
+        ticket.deliver(name, kind, version);
+        if let Some(retired) = retired {
+            self.release(retired);
+        }
+    }
+
+    /// Swaps the handler of a `#[dynamic]` or run-time name and returns (a clone of) the
+    /// previous one; the version grows by one.
+    ///
+    /// The previous handler stops receiving calls at once. Calls already running on it through
+    /// [`call`](Registry::call) or [`call_async`](Registry::call_async) finish on it, and the
+    /// registry drops its copy after the last of them: [`drained`](Registry::drained) waits for
+    /// that, and [`subscribe`](Registry::subscribe) reports it as [`ChangeKind::Drained`].
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use registry_core::Registry;
+    ///
+    /// type Hook = Arc<dyn Fn(&str) -> String + Send + Sync>;
+    /// let hooks: Registry<Hook> = Registry::new();
+    /// hooks.register("greet", Arc::new(|who: &str| format!("hello {who}")))?;
+    ///
+    /// let greeting = String::from("ahoy");
+    /// let previous = hooks.replace("greet", Arc::new(move |who: &str| format!("{greeting} {who}")))?;
+    /// assert_eq!(previous("ann"), "hello ann");
+    /// assert_eq!(hooks.call("greet", |greet| greet("ann"))?, "ahoy ann");
+    /// # Ok::<(), registry_core::Error>(())
+    /// ```
     ///
     /// # Errors
     /// - [`Error::NotDynamic`] for static names;
@@ -496,42 +567,59 @@ impl<F: Copy + Send + Sync + 'static> Registry<F> {
         let location = Location::caller();
         let (key, _) = self.write_target(self.frozen(), name)?;
         let mut overlay = self.overlay.write();
-        let Some(installed) = overlay.get_mut(key) else {
+        let Some(slot) = overlay.get_mut(key) else {
             drop(overlay);
             return Err(self.not_found(name));
         };
-        let Some(version) = installed.version.checked_add(1) else {
+        let Some(version) = slot.version.checked_add(1) else {
             return Err(Error::Stale {
                 name: name.to_owned(),
-                current: installed.version,
-                offered: installed.version,
+                current: slot.version,
+                offered: slot.version,
             });
         };
-        installed.version = version;
-        installed.location = location;
-        Ok(std::mem::replace(&mut installed.handler, handler))
+        let live = Live {
+            handler,
+            name: key.into(),
+            version,
+            location,
+            declared: slot.declared,
+        };
+        let retired = std::mem::replace(slot, Arc::new(live));
+        self.drain.retire(&retired);
+        let previous = retired.handler.clone();
+        self.announce(overlay, key, ChangeKind::Replaced, version, Some(retired));
+        Ok(previous)
     }
 
-    /// Removes a `#[dynamic]` or run-time name and returns its handler. A `#[dynamic]` name can
-    /// be added back with [`register`](Registry::register).
+    /// Removes a `#[dynamic]` or run-time name and returns (a clone of) its handler. A
+    /// `#[dynamic]` name can be added back with [`register`](Registry::register).
+    ///
+    /// Calls already running on the handler finish on it, as with [`replace`](Registry::replace).
     ///
     /// # Errors
     /// [`Error::NotDynamic`] for static names; [`Error::NotFound`] if no handler holds the name.
     pub fn unregister(&self, name: &str) -> Result<F, Error> {
         let (key, _) = self.write_target(self.frozen(), name)?;
         let mut overlay = self.overlay.write();
-        match overlay.remove(key) {
-            Some(installed) => {
-                if installed.declared.is_none() {
-                    self.runtime_names.fetch_sub(1, Ordering::Release);
-                }
-                Ok(installed.handler)
-            }
-            None => {
-                drop(overlay);
-                Err(self.not_found(name))
-            }
+        let Some(retired) = overlay.remove(key) else {
+            drop(overlay);
+            return Err(self.not_found(name));
+        };
+        if retired.declared.is_none() {
+            self.runtime_names.fetch_sub(1, Ordering::Release);
         }
+        self.drain.retire(&retired);
+        let previous = retired.handler.clone();
+        let version = retired.version;
+        self.announce(
+            overlay,
+            key,
+            ChangeKind::Unregistered,
+            version,
+            Some(retired),
+        );
+        Ok(previous)
     }
 }
 
@@ -564,5 +652,9 @@ impl<F: 'static> fmt::Debug for Registry<F> {
     label = "declare it as `#[registry] static NAME: Registry<F>;`"
 )]
 pub trait RegistryDecl {
-    type Handler: Copy + Send + Sync + 'static;
+    /// The registry's handler type `F`.
+    type Handler: Clone + Send + Sync + 'static;
+    /// What a `#[handler]` function is coerced to: `F` itself for fn pointers, the fn pointer
+    /// form of `dyn Fn(A) -> R` for `Arc<dyn Fn(A) -> R + Send + Sync>` and `Box<dyn Fn…>`.
+    type Decl: Copy + Send + Sync + 'static;
 }

@@ -1,16 +1,44 @@
-//! The synchronisation primitives of the overlay and the lazy freeze, in one place so that
-//! `--cfg loom` can swap them: loom model-checks only its own primitives and does not see
-//! parking_lot's lock or once_cell's cell. The loom versions keep the API the registry uses.
+//! The synchronisation primitives of the overlay, the drain, the change events and the lazy
+//! freeze, in one place so that `--cfg loom` can swap them: loom model-checks only its own
+//! primitives and does not see parking_lot's locks or once_cell's cell. The loom versions keep
+//! the API the registry uses.
 
 #[cfg(not(loom))]
 pub(crate) use once_cell::sync::OnceCell;
 #[cfg(not(loom))]
-pub(crate) use parking_lot::RwLock;
+pub(crate) use parking_lot::{Mutex, MutexGuard, RwLock};
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[cfg(loom)]
-pub(crate) use self::model::{AtomicUsize, OnceCell, Ordering, RwLock};
+pub(crate) use self::model::{AtomicUsize, Condvar, Mutex, OnceCell, Ordering, RwLock};
+#[cfg(loom)]
+pub(crate) use loom::sync::MutexGuard;
+
+/// parking_lot's condition variable behind a by-value API that loom's can offer too.
+#[cfg(not(loom))]
+pub(crate) struct Condvar(parking_lot::Condvar);
+
+#[cfg(not(loom))]
+impl Condvar {
+    pub(crate) const fn new() -> Self {
+        Condvar(parking_lot::Condvar::new())
+    }
+
+    /// Waits for a notification or the deadline; returns the guard and whether it timed out.
+    pub(crate) fn wait_until<'a, T>(
+        &self,
+        mut guard: parking_lot::MutexGuard<'a, T>,
+        deadline: std::time::Instant,
+    ) -> (parking_lot::MutexGuard<'a, T>, bool) {
+        let timed_out = self.0.wait_until(&mut guard, deadline).timed_out();
+        (guard, timed_out)
+    }
+
+    pub(crate) fn notify_all(&self) {
+        self.0.notify_all();
+    }
+}
 
 /// Declares `const fn`s that become plain `fn`s under loom, whose primitives cannot be built in
 /// a constant (a `#[registry]` static is not available under loom; models build registries at
@@ -36,7 +64,7 @@ mod model {
 
     use loom::cell::UnsafeCell;
     use loom::sync::atomic::AtomicBool;
-    use loom::sync::{Mutex, RwLockReadGuard, RwLockWriteGuard};
+    use loom::sync::{MutexGuard, RwLockReadGuard, RwLockWriteGuard};
 
     pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
 
@@ -57,12 +85,48 @@ mod model {
         }
     }
 
+    /// parking_lot's mutex API over loom's: a guard without poisoning.
+    pub(crate) struct Mutex<T>(loom::sync::Mutex<T>);
+
+    impl<T> Mutex<T> {
+        pub(crate) fn new(value: T) -> Self {
+            Mutex(loom::sync::Mutex::new(value))
+        }
+
+        pub(crate) fn lock(&self) -> MutexGuard<'_, T> {
+            self.0.lock().unwrap_or_else(PoisonError::into_inner)
+        }
+    }
+
+    /// loom's condition variable. Its timed wait never times out: a model waits until it is
+    /// notified, so a lost wake-up shows up as a deadlock loom reports.
+    pub(crate) struct Condvar(loom::sync::Condvar);
+
+    impl Condvar {
+        pub(crate) fn new() -> Self {
+            Condvar(loom::sync::Condvar::new())
+        }
+
+        pub(crate) fn wait_until<'a, T>(
+            &self,
+            guard: MutexGuard<'a, T>,
+            _deadline: std::time::Instant,
+        ) -> (MutexGuard<'a, T>, bool) {
+            let guard = self.0.wait(guard).unwrap_or_else(PoisonError::into_inner);
+            (guard, false)
+        }
+
+        pub(crate) fn notify_all(&self) {
+            self.0.notify_all();
+        }
+    }
+
     /// once_cell's `sync::OnceCell` API over loom's primitives, built the way once_cell builds
     /// it: a flag read with `Acquire` on the fast path, a lock serialising initialisers, and a
     /// value written once before the flag is set with `Release`.
     pub(crate) struct OnceCell<T> {
         ready: AtomicBool,
-        init: Mutex<()>,
+        init: loom::sync::Mutex<()>,
         value: UnsafeCell<Option<T>>,
     }
 
@@ -75,7 +139,7 @@ mod model {
         pub(crate) fn new() -> Self {
             OnceCell {
                 ready: AtomicBool::new(false),
-                init: Mutex::new(()),
+                init: loom::sync::Mutex::new(()),
                 value: UnsafeCell::new(None),
             }
         }

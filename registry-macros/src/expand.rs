@@ -3,13 +3,13 @@
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
-use syn::{FnArg, Meta, Path, ReturnType, Signature};
+use syn::{FnArg, Meta, Path, ReturnType, Signature, Type};
 
 use crate::ctxt::Errors;
 use crate::parse::{
     FnHead, HandlerArgs, HandlerItem, RegistryItem, DYNAMIC_TAKES_NO_ARGUMENTS, HANDLED,
 };
-use crate::validate::{self, Handler};
+use crate::validate::{self, Handler, OwnedFn, Wrapper};
 
 pub fn handler(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
@@ -51,7 +51,7 @@ fn registration(handler: &Handler) -> TokenStream {
         None => (
             fn_pointer_type(sig),
             quote!(::handler_registry::HANDLERS),
-            quote!(::handler_registry::__private::AnyHandler::new(
+            quote!(::handler_registry::__private::AnyHandler::from_static(
                 &__HANDLER_REGISTRY_FN
             )),
         ),
@@ -84,7 +84,7 @@ fn registration(handler: &Handler) -> TokenStream {
     }
 }
 
-/// `<PATH as RegistryDecl>::Handler`, spanned on `PATH`: a path that is not a `#[registry]` is
+/// `<PATH as RegistryDecl>::Decl`, spanned on `PATH`: a path that is not a `#[registry]` is
 /// reported there rather than on the whole attribute.
 fn declared_handler_type(path: &Path) -> TokenStream {
     let first = path
@@ -97,7 +97,7 @@ fn declared_handler_type(path: &Path) -> TokenStream {
         .last()
         .map_or(first, |segment| segment.ident.span());
     let open = quote_spanned!(first=> <);
-    let close = quote_spanned!(last=> as ::handler_registry::__private::RegistryDecl>::Handler);
+    let close = quote_spanned!(last=> as ::handler_registry::__private::RegistryDecl>::Decl);
     quote!(#open #path #close)
 }
 
@@ -196,9 +196,16 @@ pub fn registry(args: TokenStream, item: TokenStream) -> TokenStream {
             ..
         } = registry.item;
         let handler_ty = registry.handler_ty;
+        let (value, decl_ty) = match &registry.owned {
+            None => (
+                quote!(::handler_registry::__private::Registry::__linked()),
+                quote!(#handler_ty),
+            ),
+            Some(owned) => (owned_registry(handler_ty, owned), owned.decl.clone()),
+        };
         quote! {
             #(#attrs)*
-            #vis static #ident: #ty = ::handler_registry::__private::Registry::__linked();
+            #vis static #ident: #ty = #value;
 
             #[doc(hidden)]
             #[allow(non_camel_case_types, dead_code)]
@@ -206,11 +213,32 @@ pub fn registry(args: TokenStream, item: TokenStream) -> TokenStream {
 
             impl ::handler_registry::__private::RegistryDecl for #ident {
                 type Handler = #handler_ty;
+                type Decl = #decl_ty;
             }
         }
     });
     let errors = errors.into_compile_errors();
     quote!(#errors #declaration)
+}
+
+/// The value of a registry of owned closures: declarations arrive as fn pointers and are
+/// wrapped once, when the registry is frozen.
+fn owned_registry(handler_ty: &Type, owned: &OwnedFn) -> TokenStream {
+    let decl = &owned.decl;
+    let wrap = match owned.wrapper {
+        Wrapper::Arc => quote!(::handler_registry::__private::Arc::new),
+        Wrapper::Box => quote!(::handler_registry::__private::Box::new),
+    };
+    quote! {{
+        fn __handler_registry_convert(
+            declared: &'static (dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync),
+        ) -> ::core::option::Option<#handler_ty> {
+            let &decl = declared.downcast_ref::<#decl>()?;
+            let handler: #handler_ty = #wrap(decl);
+            ::core::option::Option::Some(handler)
+        }
+        ::handler_registry::__private::Registry::__linked_with(__handler_registry_convert)
+    }}
 }
 
 pub fn dynamic(args: TokenStream, item: TokenStream) -> TokenStream {

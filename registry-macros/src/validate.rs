@@ -330,6 +330,21 @@ fn not_a_function(item: &Item, errors: &mut Errors) {
 pub struct Registry<'a> {
     pub item: &'a RegistryItem,
     pub handler_ty: &'a Type,
+    /// For `Arc<dyn Fn(A) -> R + …>` and `Box<dyn Fn(A) -> R + …>`: how declarations are made.
+    pub owned: Option<OwnedFn>,
+}
+
+/// An owned closure type whose declarations are plain functions: `#[handler]` coerces each to
+/// the fn pointer `decl`, and the registry wraps it (`Arc::new`/`Box::new`) once, at freeze.
+pub struct OwnedFn {
+    pub wrapper: Wrapper,
+    pub decl: TokenStream,
+}
+
+#[derive(Clone, Copy)]
+pub enum Wrapper {
+    Arc,
+    Box,
 }
 
 pub fn registry<'a>(item: &'a RegistryItem, errors: &mut Errors) -> Option<Registry<'a>> {
@@ -352,9 +367,60 @@ pub fn registry<'a>(item: &'a RegistryItem, errors: &mut Errors) -> Option<Regis
             "a registry's type is `Registry<F>` with `F` the handler type, e.g. `Registry<fn(&str) -> String>`",
         );
     }
+    let handler_ty = handler_ty?;
     Some(Registry {
         item,
-        handler_ty: handler_ty?,
+        handler_ty,
+        owned: owned_fn(handler_ty),
+    })
+}
+
+/// `Arc<dyn Fn(A) -> R + Send + Sync>` (or `Box<…>`, with any `for<'a>` binder and extra
+/// bounds): the wrapper and the fn pointer type `for<'a> fn(A) -> R`.
+fn owned_fn(handler_ty: &Type) -> Option<OwnedFn> {
+    let Type::Path(path) = handler_ty else {
+        return None;
+    };
+    if path.qself.is_some() {
+        return None;
+    }
+    let last = path.path.segments.last()?;
+    let wrapper = match last.ident.to_string().as_str() {
+        "Arc" => Wrapper::Arc,
+        "Box" => Wrapper::Box,
+        _ => return None,
+    };
+    let PathArguments::AngleBracketed(args) = &last.arguments else {
+        return None;
+    };
+    let [GenericArgument::Type(inner)] = args.args.iter().collect::<Vec<_>>()[..] else {
+        return None;
+    };
+    let mut inner = inner;
+    while let Type::Paren(paren) = inner {
+        inner = &paren.elem;
+    }
+    let Type::TraitObject(object) = inner else {
+        return None;
+    };
+    object.bounds.iter().find_map(|bound| {
+        let TypeParamBound::Trait(bound) = bound else {
+            return None;
+        };
+        let segment = bound.path.segments.last()?;
+        let PathArguments::Parenthesized(call) = &segment.arguments else {
+            return None;
+        };
+        if segment.ident != "Fn" {
+            return None;
+        }
+        let binder = &bound.lifetimes;
+        let inputs = &call.inputs;
+        let output = &call.output;
+        Some(OwnedFn {
+            wrapper,
+            decl: quote::quote!(#binder fn(#inputs) #output),
+        })
     })
 }
 

@@ -1,0 +1,349 @@
+//! Change events: every registration, replacement, removal and drain of a registry, in the
+//! order they took effect, to every subscriber.
+//!
+//! The rules, stated once:
+//! - **Order.** A change takes the hub's lock while it still holds the overlay's write lock
+//!   (`Registry::announce`), so changes reach the hub in the order they took effect; the seq
+//!   number is given under the hub's lock and is gap-free per registry.
+//! - **Outside the overlay lock.** The overlay lock is released before anything is delivered:
+//!   lookups and calls never wait for subscribers.
+//! - **Never blocking a writer.** Each subscriber has a bounded queue. A full queue drops its
+//!   oldest change and counts it; the subscriber's next receive reports the gap as one
+//!   [`ChangeKind::Lagged`] change before the changes it kept, as `tokio::sync::broadcast`
+//!   does.
+//! - **A dropped subscriber costs nothing**: the hub holds subscribers weakly and forgets dead
+//!   ones at the next change. With no subscriber a change costs a lock and an increment.
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::sync::{Arc, Weak};
+use std::time::{Duration, Instant};
+
+use event_listener::{Event, Listener};
+
+use crate::sync::{const_fn_unless_loom, Mutex, MutexGuard};
+
+/// How many changes a subscriber may fall behind before the oldest are dropped, for
+/// [`Registry::subscribe`](crate::Registry::subscribe).
+pub const DEFAULT_CHANGES_CAPACITY: usize = 1024;
+
+/// What happened to a name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ChangeKind {
+    /// A handler was installed under a name that had none: [`register`](crate::Registry::register),
+    /// or [`register_versioned`](crate::Registry::register_versioned) of an absent name.
+    /// [`Change::version`] is the version installed.
+    Registered,
+    /// The name's handler was swapped: [`replace`](crate::Registry::replace) or
+    /// [`register_versioned`](crate::Registry::register_versioned). [`Change::version`] is the
+    /// version installed; the previous one is retired and gets its own [`Drained`](Self::Drained).
+    Replaced,
+    /// The name was removed with [`unregister`](crate::Registry::unregister).
+    /// [`Change::version`] is the version removed.
+    Unregistered,
+    /// A retired handler's last call has ended and the registry has dropped it.
+    /// [`Change::version`] is the retired version. One per retired handler, after the change
+    /// that retired it (at once when no call was running on it).
+    Drained,
+    /// This subscriber fell behind and `missed` changes were dropped from its queue, starting at
+    /// [`Change::seq`]. [`Change::name`] is empty and [`Change::version`] is 0.
+    Lagged {
+        /// How many changes were dropped.
+        missed: u64,
+    },
+}
+
+/// One change of a registry, as received from [`Changes`].
+#[derive(Clone, PartialEq, Eq)]
+pub struct Change {
+    name: Arc<str>,
+    kind: ChangeKind,
+    version: u64,
+    seq: u64,
+}
+
+impl Change {
+    /// The name changed: the primary name of a `#[dynamic]` declaration (a change through an
+    /// alias is reported under it), or the run-time name.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// What happened.
+    pub fn kind(&self) -> ChangeKind {
+        self.kind
+    }
+
+    /// The version installed ([`Registered`](ChangeKind::Registered),
+    /// [`Replaced`](ChangeKind::Replaced)) or retired ([`Unregistered`](ChangeKind::Unregistered),
+    /// [`Drained`](ChangeKind::Drained)).
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The change's number in its registry: 1 for the first change, then one more per change,
+    /// whoever subscribed.
+    pub fn seq(&self) -> u64 {
+        self.seq
+    }
+}
+
+impl fmt::Debug for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Change")
+            .field("seq", &self.seq)
+            .field("name", &&*self.name)
+            .field("kind", &self.kind)
+            .field("version", &self.version)
+            .finish()
+    }
+}
+
+/// A subscription to a registry's changes, from [`Registry::subscribe`](crate::Registry::subscribe).
+///
+/// Receives every change made after it was created, in order. It never slows the registry
+/// down: when it falls more than its capacity behind, the oldest changes are dropped and the
+/// next receive returns one [`ChangeKind::Lagged`] change saying how many.
+///
+/// ```
+/// use registry_core::{ChangeKind, Registry};
+///
+/// let hooks: Registry<fn() -> u8> = Registry::new();
+/// let mut changes = hooks.subscribe();
+/// hooks.register("tick", || 1)?;
+/// hooks.replace("tick", || 2)?;
+///
+/// let seen: Vec<_> = std::iter::from_fn(|| changes.try_recv())
+///     .map(|change| (change.kind(), change.version()))
+///     .collect();
+/// assert_eq!(
+///     seen,
+///     [(ChangeKind::Registered, 0), (ChangeKind::Replaced, 1), (ChangeKind::Drained, 0)]
+/// );
+/// # Ok::<(), registry_core::Error>(())
+/// ```
+pub struct Changes {
+    queue: Arc<Queue>,
+}
+
+struct Queue {
+    state: Mutex<QueueState>,
+    ready: Event,
+}
+
+struct QueueState {
+    changes: VecDeque<Change>,
+    capacity: usize,
+    /// Changes dropped since the last receive, the first of them numbered `first_missed`.
+    missed: u64,
+    first_missed: u64,
+    /// The registry is gone: nothing more will come.
+    closed: bool,
+}
+
+impl Changes {
+    /// The next change if one is waiting, without blocking.
+    pub fn try_recv(&mut self) -> Option<Change> {
+        self.queue.take().ok()
+    }
+
+    /// The next change, waiting for one at most `timeout`; `None` if none came in time or the
+    /// registry is gone.
+    pub fn recv_timeout(&mut self, timeout: Duration) -> Option<Change> {
+        let deadline = Instant::now().checked_add(timeout);
+        loop {
+            // Listen before looking, so a change delivered in between still wakes us.
+            let listener = self.queue.ready.listen();
+            match self.queue.take() {
+                Ok(change) => return Some(change),
+                Err(Closed(true)) => return None,
+                Err(Closed(false)) => {}
+            }
+            match deadline {
+                Some(deadline) => listener.wait_deadline(deadline)?,
+                None => listener.wait(),
+            }
+        }
+    }
+
+    /// The next change, waiting as long as it takes; `None` once the registry is dropped.
+    /// Works on any async runtime; wrap it in the runtime's timeout to bound the wait.
+    pub async fn recv(&mut self) -> Option<Change> {
+        loop {
+            let listener = self.queue.ready.listen();
+            match self.queue.take() {
+                Ok(change) => return Some(change),
+                Err(Closed(true)) => return None,
+                Err(Closed(false)) => {}
+            }
+            listener.await;
+        }
+    }
+
+    /// How many changes this subscriber can fall behind before it lags.
+    pub fn capacity(&self) -> usize {
+        self.queue.state.lock().capacity
+    }
+}
+
+impl fmt::Debug for Changes {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = self.queue.state.lock();
+        f.debug_struct("Changes")
+            .field("waiting", &state.changes.len())
+            .field("capacity", &state.capacity)
+            .field("closed", &state.closed)
+            .finish()
+    }
+}
+
+/// Nothing to receive; `true` when nothing ever will be.
+struct Closed(bool);
+
+impl Queue {
+    fn take(&self) -> Result<Change, Closed> {
+        let mut state = self.state.lock();
+        if state.missed > 0 {
+            let lagged = Change {
+                name: Arc::from(""),
+                kind: ChangeKind::Lagged {
+                    missed: state.missed,
+                },
+                version: 0,
+                seq: state.first_missed,
+            };
+            state.missed = 0;
+            return Ok(lagged);
+        }
+        state.changes.pop_front().ok_or(Closed(state.closed))
+    }
+
+    fn push(&self, change: Change) {
+        let mut state = self.state.lock();
+        if state.changes.len() == state.capacity {
+            let dropped = state
+                .changes
+                .pop_front()
+                .expect("a full queue has a change");
+            if state.missed == 0 {
+                state.first_missed = dropped.seq;
+            }
+            state.missed += 1;
+        }
+        state.changes.push_back(change);
+        drop(state);
+        self.ready.notify(usize::MAX);
+    }
+
+    fn close(&self) {
+        self.state.lock().closed = true;
+        self.ready.notify(usize::MAX);
+    }
+}
+
+/// A registry's subscribers and change counter.
+pub(crate) struct Hub {
+    state: Mutex<HubState>,
+}
+
+pub(crate) struct HubState {
+    seq: u64,
+    subscribers: Vec<Weak<Queue>>,
+}
+
+impl Hub {
+    const_fn_unless_loom! {
+        pub(crate) const fn new() -> Self {
+            Hub {
+                state: Mutex::new(HubState {
+                    seq: 0,
+                    subscribers: Vec::new(),
+                }),
+            }
+        }
+    }
+
+    pub(crate) fn subscribe(&self, capacity: usize) -> Changes {
+        let queue = Arc::new(Queue {
+            state: Mutex::new(QueueState {
+                changes: VecDeque::new(),
+                capacity: capacity.max(1),
+                missed: 0,
+                first_missed: 0,
+                closed: false,
+            }),
+            ready: Event::new(),
+        });
+        self.state.lock().subscribers.push(Arc::downgrade(&queue));
+        Changes { queue }
+    }
+
+    /// Takes the place of the next change. Called with the overlay's write lock still held, so
+    /// that places are taken in the order the changes took effect; deliver after releasing it.
+    pub(crate) fn ticket(&self) -> Ticket<'_> {
+        Ticket(self.state.lock())
+    }
+
+    /// Numbers and delivers a change that needs no ordering against the overlay (a drain).
+    pub(crate) fn publish(&self, name: &str, kind: ChangeKind, version: u64) {
+        self.ticket().deliver(name, kind, version);
+    }
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        for queue in self
+            .state
+            .lock()
+            .subscribers
+            .iter()
+            .filter_map(Weak::upgrade)
+        {
+            queue.close();
+        }
+    }
+}
+
+/// The hub's lock, held from the moment a change took effect until it is delivered.
+pub(crate) struct Ticket<'a>(MutexGuard<'a, HubState>);
+
+impl Ticket<'_> {
+    pub(crate) fn deliver(mut self, name: &str, kind: ChangeKind, version: u64) {
+        let state = &mut *self.0;
+        state.seq += 1;
+        if state.subscribers.is_empty() {
+            return;
+        }
+        let change = Change {
+            name: Arc::from(name),
+            kind,
+            version,
+            seq: state.seq,
+        };
+        state.subscribers.retain(|queue| match queue.upgrade() {
+            Some(queue) => {
+                queue.push(change.clone());
+                true
+            }
+            None => false,
+        });
+    }
+}
+
+impl<F: 'static> crate::Registry<F> {
+    /// Subscribes to every change of this registry made from now on, in the order the changes
+    /// took effect: registrations, replacements and removals of run-time and `#[dynamic]`
+    /// names, and the drain of each retired handler. See [`Changes`].
+    ///
+    /// A subscriber never slows the registry: it may fall [`DEFAULT_CHANGES_CAPACITY`] changes
+    /// behind before the oldest are dropped (and reported as [`ChangeKind::Lagged`]).
+    pub fn subscribe(&self) -> Changes {
+        self.changes.subscribe(DEFAULT_CHANGES_CAPACITY)
+    }
+
+    /// [`subscribe`](Self::subscribe) with room for `capacity` undelivered changes (at least 1).
+    pub fn subscribe_with_capacity(&self, capacity: usize) -> Changes {
+        self.changes.subscribe(capacity)
+    }
+}

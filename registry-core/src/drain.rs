@@ -1,0 +1,444 @@
+//! Drain: when a retired handler may be dropped, and waiting until it has been.
+//!
+//! The rules, stated once:
+//! - **Retiring.** `replace`, `register_versioned` (over an installed handler) and `unregister`
+//!   take the handler's `Arc<Live<F>>` out of the overlay under its write lock, and record it
+//!   here as retired (`Drain::retire`) before the lock is released. From then on no new call
+//!   can reach it: calls resolve names under the overlay's read lock.
+//! - **Calls hold what they started on.** A call through `call`/`call_async` of an overlay name
+//!   clones the `Arc` under the read lock and keeps it in a [`Held`] until the call has
+//!   finished (returned, panicked, timed out, been cancelled or dropped).
+//! - **Dropped exactly once, never during a call.** Whoever lets go of the last `Arc` of a
+//!   retired handler (the retiring writer when no call holds it, otherwise the last call to
+//!   finish) gets it back from `Arc::into_inner`, which hands it to exactly one of them, and
+//!   drops it there ([`Registry::release`]). Only then is a `Drained` change published and the
+//!   record removed (`Drain::finished`), waking every waiter.
+//! - **`drained` never returns early, never misses the wake-up.** A waiter notes how many
+//!   handlers had been retired when it started and waits, under the drain's lock, until none
+//!   of those records is left for its name; records are removed under the same lock and the
+//!   condition variable (or, for async waiters, the `event-listener` registered before the
+//!   check) is notified after every removal.
+//! - **Static names are never retired**, so a call borrows their handler from the frozen table
+//!   and writes no shared memory. Their calls are counted (for
+//!   [`EntryInfo::in_flight`](crate::EntryInfo::in_flight)) in counters that belong to the
+//!   calling thread, one cache line per 16 declarations: each thread writes only its own
+//!   counter with a plain load and store, and a reader adds them up.
+//!
+//! `registry-core/tests/loom.rs` checks the protocol: a call racing a replacement racing
+//! `drained`, with no drop while the call runs, exactly one drop, and no early return.
+
+use std::future::{poll_fn, Future};
+use std::panic::{self, AssertUnwindSafe};
+use std::pin::{pin, Pin};
+use std::sync::atomic::{AtomicUsize as Counter, Ordering::Relaxed};
+use std::sync::{Arc, Weak};
+use std::task::Poll;
+use std::time::{Duration, Instant};
+
+use event_listener::Event;
+use thread_local::ThreadLocal;
+
+use crate::changes::ChangeKind;
+use crate::error::Error;
+use crate::metrics::Key;
+use crate::overlay::Live;
+use crate::registry::Registry;
+use crate::sync::{const_fn_unless_loom, Condvar, Mutex};
+
+/// The drain bookkeeping of one registry.
+pub(crate) struct Drain<F> {
+    state: Mutex<Retired<F>>,
+    done: Condvar,
+    /// Wakes async waiters; notified together with `done`.
+    event: Event,
+    /// Per thread, the calls of each declared (static) name it started minus those it finished.
+    running: ThreadLocal<Box<[Line]>>,
+}
+
+/// Counters of 16 declarations, alone on their cache lines (a line pair, for the prefetcher).
+#[repr(align(128))]
+#[derive(Default)]
+struct Line([Counter; 16]);
+
+const PER_LINE: usize = 16;
+
+/// Retired handlers not dropped yet.
+struct Retired<F> {
+    /// How many handlers were ever retired: a waiter waits only for those retired before it.
+    count: u64,
+    records: Vec<Record<F>>,
+}
+
+struct Record<F> {
+    /// The handler's `Arc` address: unique while the record exists (the `Weak` keeps the
+    /// allocation).
+    addr: usize,
+    /// The `count` at the moment it was retired.
+    nth: u64,
+    live: Weak<Live<F>>,
+    name: Box<str>,
+}
+
+impl<F> Retired<F> {
+    /// The calls still running on handlers of `name` retired among the first `before`; `None`
+    /// when every one of those has been dropped.
+    fn blocking(&self, name: &str, before: u64) -> Option<usize> {
+        let mut blocking = self
+            .records
+            .iter()
+            .filter(|record| record.nth <= before && *record.name == *name)
+            .peekable();
+        blocking.peek()?;
+        Some(blocking.map(|record| record.live.strong_count()).sum())
+    }
+}
+
+impl<F> Drain<F> {
+    const_fn_unless_loom! {
+        pub(crate) const fn new() -> Self {
+            Drain {
+                state: Mutex::new(Retired {
+                    count: 0,
+                    records: Vec::new(),
+                }),
+                done: Condvar::new(),
+                event: Event::new(),
+                running: ThreadLocal::new(),
+            }
+        }
+    }
+
+    /// Records `live` as retired. Called under the overlay's write lock, before the registry
+    /// lets go of its `Arc`.
+    pub(crate) fn retire(&self, live: &Arc<Live<F>>) {
+        let mut state = self.state.lock();
+        state.count += 1;
+        let nth = state.count;
+        state.records.push(Record {
+            addr: Arc::as_ptr(live) as usize,
+            nth,
+            live: Arc::downgrade(live),
+            name: live.name.clone(),
+        });
+    }
+
+    /// The retired handler at `addr` has been dropped: forget it and wake the waiters.
+    fn finished(&self, addr: usize) {
+        let mut state = self.state.lock();
+        state.records.retain(|record| record.addr != addr);
+        drop(state);
+        self.done.notify_all();
+        self.event.notify(usize::MAX);
+    }
+
+    /// Calls running on retired handlers of `name`.
+    pub(crate) fn retired_in_flight(&self, name: &str) -> usize {
+        self.state.lock().blocking(name, u64::MAX).unwrap_or(0)
+    }
+
+    /// Waits until every handler of `name` retired so far has been dropped; on timeout, the
+    /// number of calls still running on them.
+    pub(crate) fn wait(&self, name: &str, timeout: Duration) -> Result<(), usize> {
+        let now = Instant::now();
+        let deadline = now
+            .checked_add(timeout)
+            .or_else(|| now.checked_add(Duration::from_secs(u64::from(u32::MAX))));
+        let mut state = self.state.lock();
+        let before = state.count;
+        while state.blocking(name, before).is_some() {
+            let timed_out = match deadline {
+                Some(deadline) if Instant::now() < deadline => {
+                    let (guard, timed_out) = self.done.wait_until(state, deadline);
+                    state = guard;
+                    timed_out
+                }
+                _ => true,
+            };
+            if timed_out {
+                return state.blocking(name, before).map_or(Ok(()), Err);
+            }
+        }
+        Ok(())
+    }
+
+    /// The async twin of [`wait`](Drain::wait): `deadline` completing ends the wait.
+    pub(crate) async fn wait_async<D: Future>(&self, name: &str, deadline: D) -> Result<(), usize> {
+        let before = self.state.lock().count;
+        let mut deadline = pin!(deadline);
+        loop {
+            // Listen before looking, so a removal in between still wakes us.
+            let mut listener = self.event.listen();
+            if self.state.lock().blocking(name, before).is_none() {
+                return Ok(());
+            }
+            let woken = poll_fn(|cx| {
+                if Pin::new(&mut listener).poll(cx).is_ready() {
+                    Poll::Ready(true)
+                } else if deadline.as_mut().poll(cx).is_ready() {
+                    Poll::Ready(false)
+                } else {
+                    Poll::Pending
+                }
+            })
+            .await;
+            if !woken {
+                return self.state.lock().blocking(name, before).map_or(Ok(()), Err);
+            }
+        }
+    }
+
+    /// This thread's counter for declaration `entry` of `entries`.
+    #[inline]
+    fn counter(&self, entries: usize, entry: u32) -> &Counter {
+        let lines = self.running.get_or(|| {
+            (0..entries.div_ceil(PER_LINE))
+                .map(|_| Line::default())
+                .collect()
+        });
+        let entry = entry as usize;
+        &lines[entry / PER_LINE].0[entry % PER_LINE]
+    }
+
+    /// Counts a call of a static name as started on this thread; only this thread writes the
+    /// counter, so a load and a store suffice.
+    #[inline]
+    pub(crate) fn enter(&self, entries: usize, entry: u32) -> &Counter {
+        let counter = self.counter(entries, entry);
+        counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
+        counter
+    }
+
+    /// Calls of declaration `entry` running now: every thread's starts minus finishes. A call
+    /// that moved between threads started on one counter and finished on another, so the sum
+    /// is taken with wrapping and read as signed (a snapshot racing a call may be off by it).
+    pub(crate) fn running(&self, entry: u32) -> usize {
+        let entry = entry as usize;
+        let sum = self
+            .running
+            .iter()
+            .filter_map(|lines| lines.get(entry / PER_LINE))
+            .fold(0usize, |sum, line| {
+                sum.wrapping_add(line.0[entry % PER_LINE].load(Relaxed))
+            });
+        usize::try_from(sum as isize).unwrap_or(0)
+    }
+}
+
+/// Counts one finish on a counter that the current thread owns.
+#[inline]
+fn leave(counter: &Counter) {
+    counter.store(counter.load(Relaxed).wrapping_sub(1), Relaxed);
+}
+
+/// The handler a running call holds, released when the call is over.
+pub(crate) struct Held<'a, F: 'static> {
+    registry: &'a Registry<F>,
+    target: Target<'a, F>,
+}
+
+enum Target<'a, F> {
+    /// A static name's handler, borrowed from the frozen table for the registry's lifetime.
+    Static {
+        handler: &'a F,
+        entry: u32,
+        /// The counter the call was counted on, while the call stays on its thread.
+        counter: Option<&'a Counter>,
+    },
+    /// An overlay handler, kept alive by this `Arc` even if it is retired meanwhile.
+    Live(Option<Arc<Live<F>>>),
+}
+
+impl<'a, F: Send + Sync + 'static> Held<'a, F> {
+    /// Holds a static name's handler for a call on this thread.
+    #[inline]
+    pub(crate) fn fixed(
+        registry: &'a Registry<F>,
+        handler: &'a F,
+        entries: usize,
+        entry: u32,
+    ) -> Self {
+        let counter = registry.drain.enter(entries, entry);
+        Held {
+            registry,
+            target: Target::Static {
+                handler,
+                entry,
+                counter: Some(counter),
+            },
+        }
+    }
+
+    pub(crate) fn live(registry: &'a Registry<F>, live: Arc<Live<F>>) -> Self {
+        Held {
+            registry,
+            target: Target::Live(Some(live)),
+        }
+    }
+
+    /// Lets the call finish on another thread (an async call): its finish is then counted on
+    /// the counter of whichever thread ends it.
+    pub(crate) fn unpin_thread(&mut self) {
+        if let Target::Static { counter, .. } = &mut self.target {
+            *counter = None;
+        }
+    }
+
+    #[inline]
+    pub(crate) fn handler(&self) -> &F {
+        match &self.target {
+            Target::Static { handler, .. } => handler,
+            Target::Live(live) => &live.as_ref().expect("held until dropped").handler,
+        }
+    }
+
+    /// The name the call is counted under: a declaration's primary name, so aliases add up.
+    pub(crate) fn key<'n>(&self, called: &'n str) -> Key<'n> {
+        match &self.target {
+            Target::Static { entry, .. } => Key::Declared(self.registry.declared_name(*entry)),
+            Target::Live(live) => {
+                let live = live.as_ref().expect("held until dropped");
+                match live.declared {
+                    Some(index) => Key::Declared(self.registry.declared_name(index)),
+                    None => Key::Runtime(called),
+                }
+            }
+        }
+    }
+}
+
+impl<F: 'static> Drop for Held<'_, F> {
+    fn drop(&mut self) {
+        match &mut self.target {
+            Target::Static {
+                counter: Some(counter),
+                ..
+            } => leave(counter),
+            Target::Static {
+                entry,
+                counter: None,
+                ..
+            } => {
+                let entries = self.registry.declarations();
+                leave(self.registry.drain.counter(entries, *entry));
+            }
+            Target::Live(live) => {
+                if let Some(live) = live.take() {
+                    self.registry.release(live);
+                }
+            }
+        }
+    }
+}
+
+impl<F: 'static> Registry<F> {
+    /// Lets go of one `Arc` of an overlay handler. If it was the last one, the handler has been
+    /// retired (the overlay holds an `Arc` of every installed handler) and no call runs on it
+    /// any more: drop it, announce it and wake the waiters, in that order.
+    pub(crate) fn release(&self, live: Arc<Live<F>>) {
+        let addr = Arc::as_ptr(&live) as usize;
+        let Some(live) = Arc::into_inner(live) else {
+            return;
+        };
+        let Live {
+            handler,
+            name,
+            version,
+            ..
+        } = live;
+        // A handler whose drop panics must not leave its waiters waiting.
+        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(handler)));
+        self.changes.publish(&name, ChangeKind::Drained, version);
+        self.drain.finished(addr);
+    }
+}
+
+impl<F: Clone + Send + Sync + 'static> Registry<F> {
+    /// Waits until no call that started before the latest change of `name` is still running,
+    /// and every handler that change (or an earlier one) retired has been dropped.
+    ///
+    /// Returns at once when nothing is running on a retired handler of `name`, including for
+    /// static names (never retired) and unknown names. Aliases of a `#[dynamic]` declaration
+    /// wait for its primary name. Calls that start after `drained` was called do not delay it.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use registry_core::Registry;
+    ///
+    /// let hooks: Registry<Arc<dyn Fn() -> u32 + Send + Sync>> = Registry::new();
+    /// hooks.register("answer", Arc::new(|| 41))?;
+    /// hooks.replace("answer", Arc::new(|| 42))?;
+    /// // No call was running on the old handler: it is already dropped.
+    /// hooks.drained("answer", Duration::from_secs(1))?;
+    /// # Ok::<(), registry_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// - [`Error::DrainTimeout`] with the number of calls still running on retired handlers
+    ///   of `name` when `timeout` passes first;
+    /// - the error of [`freeze`](Registry::freeze) if the registry cannot be frozen.
+    pub fn drained(&self, name: &str, timeout: Duration) -> Result<(), Error> {
+        let Some(key) = self.drain_key(name)? else {
+            return Ok(());
+        };
+        self.drain
+            .wait(key, timeout)
+            .map_err(|in_flight| Error::drain_timeout(name, in_flight))
+    }
+
+    /// The async twin of [`drained`](Registry::drained), for any runtime: `sleep` is the
+    /// runtime's sleep function (`tokio::time::sleep`, `async_io::Timer::after`), called once
+    /// with `timeout` to make the deadline. Waiting blocks no thread.
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use std::time::Duration;
+    /// use registry_core::Registry;
+    ///
+    /// let hooks: Registry<Arc<dyn Fn() -> u32 + Send + Sync>> = Registry::new();
+    /// hooks.register("answer", Arc::new(|| 41))?;
+    /// hooks.replace("answer", Arc::new(|| 42))?;
+    /// // With tokio: `hooks.drained_async("answer", timeout, tokio::time::sleep).await?`
+    /// let drained = hooks.drained_async("answer", Duration::from_secs(1), |_| std::future::pending::<()>());
+    /// # fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     let mut future = std::pin::pin!(future);
+    /// #     loop {
+    /// #         if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+    /// #             return output;
+    /// #         }
+    /// #     }
+    /// # }
+    /// block_on(drained)?;
+    /// # Ok::<(), registry_core::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`drained`](Registry::drained).
+    pub async fn drained_async<D: Future>(
+        &self,
+        name: &str,
+        timeout: Duration,
+        sleep: impl FnOnce(Duration) -> D,
+    ) -> Result<(), Error> {
+        let Some(key) = self.drain_key(name)? else {
+            return Ok(());
+        };
+        self.drain
+            .wait_async(key, sleep(timeout))
+            .await
+            .map_err(|in_flight| Error::drain_timeout(name, in_flight))
+    }
+
+    /// The overlay key whose retired handlers a drain of `name` waits for; `None` for a static
+    /// name.
+    fn drain_key<'n>(&self, name: &'n str) -> Result<Option<&'n str>, Error> {
+        self.freeze()?;
+        let frozen = self.frozen();
+        Ok(match frozen.find(name) {
+            Some(slot) if !slot.dynamic => None,
+            Some(slot) => Some(frozen.entries[slot.entry as usize].name),
+            None => Some(name),
+        })
+    }
+}
