@@ -74,8 +74,9 @@
 //! needs at startup with [`Registry::require`].
 
 pub use registry_core::{
-    get, validate_name, AnyHandler, AsyncCall, BoxFuture, Clash, EntryInfo, Error, Kind, Location,
-    NameError, Registry, Stats, HANDLERS, MAX_NAME_LEN,
+    get, validate_name, AnyHandler, AsyncCall, BoxFuture, Change, ChangeKind, Changes, Clash,
+    EntryInfo, Error, Kind, Location, NameError, Registry, Stats, DEFAULT_CHANGES_CAPACITY,
+    HANDLERS, MAX_NAME_LEN,
 };
 
 /// Registers a free function as a handler under a name.

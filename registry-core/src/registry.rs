@@ -652,9 +652,10 @@ impl<F: 'static> fmt::Debug for Registry<F> {
     label = "declare it as `#[registry] static NAME: Registry<F>;`"
 )]
 pub trait RegistryDecl {
-    /// The registry's handler type `F`.
-    type Handler: Clone + Send + Sync + 'static;
+    /// The registry's handler type `F`. Unbounded here: the `static` itself must be `Sync`, and
+    /// rustc says so once, on the declared type, when `F` is not `Send + Sync`.
+    type Handler;
     /// What a `#[handler]` function is coerced to: `F` itself for fn pointers, the fn pointer
-    /// form of `dyn Fn(A) -> R` for `Arc<dyn Fn(A) -> R + Send + Sync>` and `Box<dyn Fn…>`.
-    type Decl: Copy + Send + Sync + 'static;
+    /// form of `dyn Fn(A) -> R` for `Arc<dyn Fn(A) -> R + Send + Sync>`.
+    type Decl;
 }

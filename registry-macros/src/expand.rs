@@ -9,7 +9,7 @@ use crate::ctxt::Errors;
 use crate::parse::{
     FnHead, HandlerArgs, HandlerItem, RegistryItem, DYNAMIC_TAKES_NO_ARGUMENTS, HANDLED,
 };
-use crate::validate::{self, Handler, OwnedFn, Wrapper};
+use crate::validate::{self, Handler};
 
 pub fn handler(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
@@ -196,12 +196,12 @@ pub fn registry(args: TokenStream, item: TokenStream) -> TokenStream {
             ..
         } = registry.item;
         let handler_ty = registry.handler_ty;
-        let (value, decl_ty) = match &registry.owned {
+        let (value, decl_ty) = match &registry.owned_decl {
             None => (
                 quote!(::handler_registry::__private::Registry::__linked()),
                 quote!(#handler_ty),
             ),
-            Some(owned) => (owned_registry(handler_ty, owned), owned.decl.clone()),
+            Some(decl) => (owned_registry(handler_ty, decl), decl.clone()),
         };
         quote! {
             #(#attrs)*
@@ -223,18 +223,13 @@ pub fn registry(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// The value of a registry of owned closures: declarations arrive as fn pointers and are
 /// wrapped once, when the registry is frozen.
-fn owned_registry(handler_ty: &Type, owned: &OwnedFn) -> TokenStream {
-    let decl = &owned.decl;
-    let wrap = match owned.wrapper {
-        Wrapper::Arc => quote!(::handler_registry::__private::Arc::new),
-        Wrapper::Box => quote!(::handler_registry::__private::Box::new),
-    };
+fn owned_registry(handler_ty: &Type, decl: &TokenStream) -> TokenStream {
     quote! {{
         fn __handler_registry_convert(
             declared: &'static (dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync),
         ) -> ::core::option::Option<#handler_ty> {
             let &decl = declared.downcast_ref::<#decl>()?;
-            let handler: #handler_ty = #wrap(decl);
+            let handler: #handler_ty = ::handler_registry::__private::Arc::new(decl);
             ::core::option::Option::Some(handler)
         }
         ::handler_registry::__private::Registry::__linked_with(__handler_registry_convert)

@@ -330,21 +330,9 @@ fn not_a_function(item: &Item, errors: &mut Errors) {
 pub struct Registry<'a> {
     pub item: &'a RegistryItem,
     pub handler_ty: &'a Type,
-    /// For `Arc<dyn Fn(A) -> R + …>` and `Box<dyn Fn(A) -> R + …>`: how declarations are made.
-    pub owned: Option<OwnedFn>,
-}
-
-/// An owned closure type whose declarations are plain functions: `#[handler]` coerces each to
-/// the fn pointer `decl`, and the registry wraps it (`Arc::new`/`Box::new`) once, at freeze.
-pub struct OwnedFn {
-    pub wrapper: Wrapper,
-    pub decl: TokenStream,
-}
-
-#[derive(Clone, Copy)]
-pub enum Wrapper {
-    Arc,
-    Box,
+    /// For `Arc<dyn Fn(A) -> R + …>`: the fn pointer type `#[handler]` functions are coerced
+    /// to; the registry wraps each in an `Arc` once, at freeze.
+    pub owned_decl: Option<TokenStream>,
 }
 
 pub fn registry<'a>(item: &'a RegistryItem, errors: &mut Errors) -> Option<Registry<'a>> {
@@ -371,13 +359,13 @@ pub fn registry<'a>(item: &'a RegistryItem, errors: &mut Errors) -> Option<Regis
     Some(Registry {
         item,
         handler_ty,
-        owned: owned_fn(handler_ty),
+        owned_decl: owned_fn_decl(handler_ty),
     })
 }
 
-/// `Arc<dyn Fn(A) -> R + Send + Sync>` (or `Box<…>`, with any `for<'a>` binder and extra
-/// bounds): the wrapper and the fn pointer type `for<'a> fn(A) -> R`.
-fn owned_fn(handler_ty: &Type) -> Option<OwnedFn> {
+/// `Arc<dyn Fn(A) -> R + Send + Sync>` (with any `for<'a>` binder and extra bounds): the fn
+/// pointer type `for<'a> fn(A) -> R`.
+fn owned_fn_decl(handler_ty: &Type) -> Option<TokenStream> {
     let Type::Path(path) = handler_ty else {
         return None;
     };
@@ -385,11 +373,9 @@ fn owned_fn(handler_ty: &Type) -> Option<OwnedFn> {
         return None;
     }
     let last = path.path.segments.last()?;
-    let wrapper = match last.ident.to_string().as_str() {
-        "Arc" => Wrapper::Arc,
-        "Box" => Wrapper::Box,
-        _ => return None,
-    };
+    if last.ident != "Arc" {
+        return None;
+    }
     let PathArguments::AngleBracketed(args) = &last.arguments else {
         return None;
     };
@@ -417,10 +403,7 @@ fn owned_fn(handler_ty: &Type) -> Option<OwnedFn> {
         let binder = &bound.lifetimes;
         let inputs = &call.inputs;
         let output = &call.output;
-        Some(OwnedFn {
-            wrapper,
-            decl: quote::quote!(#binder fn(#inputs) #output),
-        })
+        Some(quote::quote!(#binder fn(#inputs) #output))
     })
 }
 
