@@ -1,18 +1,26 @@
 //! A small command shell: reads lines from stdin, dispatches the first word by name.
 //!
+//! Commands are `#[handler]` functions and closures defined at run time, side by side in one
+//! registry of owned closures: `define shout HELLO {}` adds a command `shout`, and `shout ann`
+//! prints `HELLO ann`.
+//!
 //! ```text
 //! $ printf 'help\ngreet ann\nstyle formal\ngreet ann\ngret\n' | cargo run --example commands
+//! $ printf 'define shout HELLO {}\nshout ann\nundefine shout\n' | cargo run --example commands
 //! ```
 
 use std::io::{self, BufRead, Write};
+use std::sync::Arc;
 
 use handler_registry::{dynamic, handler, registry, Kind, Registry};
 
 /// A command takes the rest of the line and returns what to print.
-type Command = fn(&str) -> String;
+type Command = Arc<dyn Fn(&str) -> String + Send + Sync>;
 
+/// The commands. The type is spelled out (not `Command`) because `#[registry]` reads it to wrap
+/// each `#[handler]` function in an `Arc`, once, at freeze.
 #[registry]
-static COMMANDS: Registry<Command>;
+static COMMANDS: Registry<Arc<dyn Fn(&str) -> String + Send + Sync>>;
 
 /// List every command with its description.
 #[handler("help", registry = COMMANDS, aliases = ["?"])]
@@ -29,7 +37,12 @@ fn help(_: &str) -> String {
                 Kind::Dynamic { version } => format!(" [dynamic, v{version}]"),
                 _ => String::new(),
             };
-            format!("{:<8}{}{aliases}{version}", entry.name(), entry.doc())
+            // Only `#[handler]` functions have doc comments.
+            let doc = match entry.doc() {
+                "" => "(made with `define`)",
+                doc => doc,
+            };
+            format!("{:<10}{doc}{aliases}{version}", entry.name())
         })
         .collect::<Vec<_>>()
         .join("\n")
@@ -70,14 +83,60 @@ fn greet_casual(who: &str) -> String {
 #[handler("style", registry = COMMANDS)]
 fn style(args: &str) -> String {
     let replacement: Command = match args.trim() {
-        "formal" => greet_formal,
-        "casual" => greet_casual,
+        "formal" => Arc::new(greet_formal),
+        "casual" => Arc::new(greet_casual),
         other => return format!("style: unknown style `{other}`; use `formal` or `casual`"),
     };
     match COMMANDS.replace("greet", replacement) {
         Ok(_) => format!("greet is now {}", args.trim()),
         Err(error) => format!("style: {error}"),
     }
+}
+
+/// Where a `define`d command puts its arguments.
+const ARGS: &str = "{}";
+
+/// Define a command from a template: `define shout HELLO {}`; defining it again replaces it.
+#[handler("define", registry = COMMANDS)]
+fn define(args: &str) -> String {
+    let Some((name, template)) = args.split_once(' ') else {
+        return "define: usage: define NAME TEMPLATE, e.g. `define shout HELLO {}`".to_owned();
+    };
+    let template = template.trim().to_owned();
+    if !template.contains(ARGS) {
+        return format!("define: the template needs `{ARGS}` where the arguments go");
+    }
+    let command: Command = Arc::new(move |args: &str| template.replace(ARGS, args));
+    // Versioned, so that a definition racing another one cannot silently undo it.
+    let current = version(name);
+    let next = current.map_or(0, |version| version + 1);
+    match COMMANDS.register_versioned(name, next, command) {
+        Ok(()) if current.is_some() => format!("redefined {name} (v{next})"),
+        Ok(()) => format!("defined {name} (v{next})"),
+        Err(error) => format!("define: {error}"),
+    }
+}
+
+/// Remove a command made with `define`: `undefine shout`.
+#[handler("undefine", registry = COMMANDS)]
+fn undefine(args: &str) -> String {
+    let name = args.trim();
+    match COMMANDS.unregister(name) {
+        Ok(_) => format!("undefined {name}"),
+        Err(error) => format!("undefine: {error}"),
+    }
+}
+
+/// The installed version of a `#[dynamic]` or defined command; `None` for other names.
+fn version(name: &str) -> Option<u64> {
+    COMMANDS
+        .entries()
+        .into_iter()
+        .find(|entry| entry.name() == name)
+        .and_then(|entry| match entry.kind() {
+            Kind::Dynamic { version } => Some(version),
+            _ => None,
+        })
 }
 
 fn dispatch(line: &str) -> Option<String> {

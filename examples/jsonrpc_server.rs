@@ -3,7 +3,9 @@
 //! Sync methods live in one registry, async ones in another; each call goes through
 //! `Registry::call` / `Registry::call_async`, so it runs in a `handler` span, a panicking method
 //! becomes a JSON-RPC internal error while the server keeps serving, async methods get a
-//! deadline, and every call is counted (see `admin.stats`).
+//! deadline, and every call is counted (see `admin.stats`, which also shows the calls running
+//! now). The sync registry holds owned closures, so `admin.set_greeting` can install a
+//! `text.greet` built from its request next to the `#[handler]` functions.
 //!
 //! ```text
 //! $ cargo run --example jsonrpc_server          # port: first argument, or JSONRPC_PORT, or any free one
@@ -15,6 +17,7 @@
 //! Logs (one `request` span per HTTP request, a `handler` span per call) go to stderr.
 
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -29,16 +32,18 @@ use serde_json::{json, Map, Value};
 use tokio::net::TcpListener;
 use tracing::Instrument;
 
-/// A sync method: its params in, a JSON result or a JSON-RPC error out.
-pub type Method = fn(Params) -> Result<Value, RpcError>;
+/// A sync method: its params in, a JSON result or a JSON-RPC error out. Owned, so that a method
+/// can be a closure made at run time.
+pub type Method = Arc<dyn Fn(Params) -> Result<Value, RpcError> + Send + Sync>;
 
 /// An async method: `#[handler]` on an `async fn` with the same argument and output registers a
 /// shim of this type.
 pub type AsyncMethod = fn(Params) -> BoxFuture<'static, Result<Value, RpcError>>;
 
-/// The sync methods.
+/// The sync methods. The type is spelled out (not `Method`) because `#[registry]` reads it to
+/// wrap each `#[handler]` function in an `Arc`, once, at freeze.
 #[registry]
-pub static METHODS: Registry<Method>;
+pub static METHODS: Registry<Arc<dyn Fn(Params) -> Result<Value, RpcError> + Send + Sync>>;
 
 /// The async methods.
 #[registry]
@@ -46,6 +51,11 @@ pub static ASYNC_METHODS: Registry<AsyncMethod>;
 
 /// How long an async method may run before its call is dropped and answered with `TIMED_OUT`.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How long `admin.set_greeting` waits for calls still running on the greeting it replaced.
+/// Shorter than `CALL_TIMEOUT`, so that a slow drain is answered with `DRAIN_TIMEOUT` rather
+/// than as a timed-out call.
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// JSON-RPC 2.0 error codes, and the ones this service defines.
 pub mod code {
@@ -65,6 +75,9 @@ pub mod code {
     pub const DIVISION_BY_ZERO: i64 = 1;
     /// `admin.set_greeting` offered a version that is not newer (an application code).
     pub const STALE_VERSION: i64 = 2;
+    /// `admin.set_greeting` installed its greeting, but calls on the one it replaced were still
+    /// running after `DRAIN_TIMEOUT` (an application code).
+    pub const DRAIN_TIMEOUT: i64 = 3;
 }
 
 /// The `params` of a call, turned into a typed value by the method that receives it.
@@ -116,11 +129,13 @@ impl RpcError {
 
 /// Arithmetic and text: sync methods.
 mod calc {
+    use std::sync::Arc;
+
     use handler_registry::{dynamic, handler};
     use serde::{Deserialize, Serialize};
     use serde_json::Value;
 
-    use super::{code, reply, Params, RpcError};
+    use super::{code, reply, Method, Params, RpcError};
 
     #[derive(Deserialize)]
     struct Operands {
@@ -171,8 +186,7 @@ mod calc {
         name: String,
     }
 
-    /// Greet someone: `{"name": "Ada"}`. Its style is switched at run time with
-    /// `admin.set_greeting`.
+    /// Greet someone: `{"name": "Ada"}`. Replaced at run time with `admin.set_greeting`.
     #[handler("text.greet", registry = super::METHODS)]
     #[dynamic]
     pub fn greet(params: Params) -> Result<Value, RpcError> {
@@ -180,16 +194,16 @@ mod calc {
         reply(format!("Hello, {name}!"))
     }
 
-    /// The `formal` style of `text.greet`.
-    pub fn greet_formal(params: Params) -> Result<Value, RpcError> {
-        let Person { name } = params.parse()?;
-        reply(format!("Good day to you, {name}."))
-    }
+    /// Where a greeting template puts the name.
+    pub const NAME: &str = "{name}";
 
-    /// The `pirate` style of `text.greet`.
-    pub fn greet_pirate(params: Params) -> Result<Value, RpcError> {
-        let Person { name } = params.parse()?;
-        reply(format!("Ahoy, {name}!"))
+    /// A `text.greet` that puts the name in `template` (which contains `NAME`), e.g.
+    /// `"Ahoy, {name}!"`.
+    pub fn greeting(template: String) -> Method {
+        Arc::new(move |params: Params| {
+            let Person { name } = params.parse()?;
+            reply(template.replace(NAME, &name))
+        })
     }
 
     /// Panic on purpose, to show that the server keeps serving.
@@ -263,13 +277,18 @@ mod store {
     }
 }
 
-/// Introspection and hot swap: sync methods about the service itself.
+/// Introspection and hot swap: methods about the service itself.
 mod admin {
+    use std::collections::BTreeMap;
+
     use handler_registry::{handler, Error, Kind};
     use serde::{Deserialize, Serialize};
     use serde_json::{json, Value};
 
-    use super::{calc, code, reply, Method, Params, RpcError, ASYNC_METHODS, METHODS};
+    use super::{calc, code, reply, Params, RpcError, ASYNC_METHODS, DRAIN_TIMEOUT, METHODS};
+
+    /// The method `admin.set_greeting` replaces.
+    const GREET: &str = "text.greet";
 
     #[derive(Serialize)]
     struct Description {
@@ -307,6 +326,7 @@ mod admin {
         reply(json!({ "methods": methods }))
     }
 
+    /// The built-in greetings, for `{"style": ...}` instead of a template.
     #[derive(Deserialize)]
     #[serde(rename_all = "lowercase")]
     enum Style {
@@ -315,60 +335,120 @@ mod admin {
         Pirate,
     }
 
+    impl Style {
+        fn template(self) -> &'static str {
+            match self {
+                Style::Plain => "Hello, {name}!",
+                Style::Formal => "Good day to you, {name}.",
+                Style::Pirate => "Ahoy, {name}!",
+            }
+        }
+    }
+
     #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
     struct Swap {
-        style: Style,
+        template: Option<String>,
+        style: Option<Style>,
         version: u64,
     }
 
-    /// Hot-swap `text.greet`: `{"style": "plain" | "formal" | "pirate", "version": n}`, where `n`
-    /// must be greater than the installed version.
-    #[handler("admin.set_greeting", registry = super::METHODS)]
-    fn set_greeting(params: Params) -> Result<Value, RpcError> {
-        let Swap { style, version } = params.parse()?;
-        let greet: Method = match style {
-            Style::Plain => calc::greet,
-            Style::Formal => calc::greet_formal,
-            Style::Pirate => calc::greet_pirate,
+    #[derive(Serialize)]
+    struct Swapped {
+        method: &'static str,
+        version: u64,
+        /// No call is running on the replaced greeting any more.
+        drained: bool,
+    }
+
+    /// Hot-swap `text.greet`: `{"template": "Ahoy, {name}!", "version": n}` (or a built-in
+    /// `"style": "plain" | "formal" | "pirate"` instead of `template`), where `n` must be greater
+    /// than the installed version. Answers once no call runs on the replaced greeting.
+    #[handler("admin.set_greeting", registry = super::ASYNC_METHODS)]
+    async fn set_greeting(params: Params) -> Result<Value, RpcError> {
+        let Swap {
+            template,
+            style,
+            version,
+        } = params.parse()?;
+        let template = match (template, style) {
+            (Some(template), None) => template,
+            (None, Some(style)) => style.template().to_owned(),
+            _ => {
+                return Err(RpcError::new(code::INVALID_PARAMS, "Invalid params")
+                    .with_data("give either `template` or `style`"))
+            }
         };
-        match METHODS.register_versioned("text.greet", version, greet) {
-            Ok(()) => reply(json!({ "method": "text.greet", "version": version })),
+        if !template.contains(calc::NAME) {
+            return Err(RpcError::new(code::INVALID_PARAMS, "Invalid params").with_data(
+                "the template must contain `{name}` where the name goes, e.g. \"Ahoy, {name}!\"",
+            ));
+        }
+        match METHODS.register_versioned(GREET, version, calc::greeting(template)) {
+            Ok(()) => {}
             Err(
                 error @ Error::Stale {
                     current, offered, ..
                 },
-            ) => Err(RpcError::new(code::STALE_VERSION, error.to_string())
-                .with_data(json!({ "current": current, "offered": offered }))),
+            ) => {
+                return Err(RpcError::new(code::STALE_VERSION, error.to_string())
+                    .with_data(json!({ "current": current, "offered": offered })))
+            }
+            Err(error) => return Err(RpcError::new(code::INTERNAL_ERROR, error.to_string())),
+        }
+        match METHODS
+            .drained_async(GREET, DRAIN_TIMEOUT, tokio::time::sleep)
+            .await
+        {
+            Ok(()) => reply(Swapped {
+                method: GREET,
+                version,
+                drained: true,
+            }),
+            // The new greeting is installed; only the wait for the old one's calls gave up.
+            Err(error @ Error::DrainTimeout { in_flight, .. }) => {
+                let data = json!({ "method": GREET, "version": version, "in_flight": in_flight });
+                Err(RpcError::new(code::DRAIN_TIMEOUT, error.to_string()).with_data(data))
+            }
             Err(error) => Err(RpcError::new(code::INTERNAL_ERROR, error.to_string())),
         }
     }
 
-    #[derive(Serialize)]
+    #[derive(Serialize, Default)]
     struct Counts {
         name: String,
+        in_flight: usize,
         calls: u64,
         panics: u64,
         total_us: u128,
         max_us: u128,
     }
 
-    /// Calls, panics and time per method since the server started.
+    /// Per method: the calls running now (`in_flight`), and calls, panics and time since the
+    /// server started.
     #[handler("admin.stats", registry = super::METHODS)]
     fn stats(_: Params) -> Result<Value, RpcError> {
-        let mut counts: Vec<Counts> = METHODS
-            .stats()
-            .into_iter()
-            .chain(ASYNC_METHODS.stats())
-            .map(|stats| Counts {
-                name: stats.name().to_owned(),
-                calls: stats.calls(),
-                panics: stats.panics(),
-                total_us: stats.total_time().as_micros(),
-                max_us: stats.max_time().as_micros(),
-            })
-            .collect();
-        counts.sort_by(|a, b| a.name.cmp(&b.name));
-        reply(json!({ "methods": counts }))
+        let mut counts = BTreeMap::new();
+        for entry in METHODS.entries().into_iter().chain(ASYNC_METHODS.entries()) {
+            counts_of(&mut counts, entry.name()).in_flight = entry.in_flight();
+        }
+        // Also lists a name called before and not registered now.
+        for stats in METHODS.stats().into_iter().chain(ASYNC_METHODS.stats()) {
+            let counts = counts_of(&mut counts, stats.name());
+            counts.calls = stats.calls();
+            counts.panics = stats.panics();
+            counts.total_us = stats.total_time().as_micros();
+            counts.max_us = stats.max_time().as_micros();
+        }
+        reply(json!({ "methods": counts.into_values().collect::<Vec<_>>() }))
+    }
+
+    /// The row of `name`, added if missing.
+    fn counts_of<'a>(counts: &'a mut BTreeMap<String, Counts>, name: &str) -> &'a mut Counts {
+        counts.entry(name.to_owned()).or_insert_with(|| Counts {
+            name: name.to_owned(),
+            ..Counts::default()
+        })
     }
 }
 

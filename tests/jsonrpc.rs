@@ -301,7 +301,7 @@ async fn an_admin_call_hot_swaps_a_method_and_refuses_stale_versions() {
     let swapped = swap("pirate", 1).await;
     assert_eq!(
         swapped["result"],
-        json!({ "method": "text.greet", "version": 1 })
+        json!({ "method": "text.greet", "version": 1, "drained": true })
     );
     assert_eq!(greet().await["result"], json!("Ahoy, Ada!"));
 

@@ -434,3 +434,134 @@ fn snapshots_and_suggestions_are_never_torn() {
     });
     assert!(runs > 1);
 }
+
+/// A handler owning state, for the drain models: `Arc<dyn Fn>` as users register it.
+type Owned = std::sync::Arc<dyn Fn() -> u32 + Send + Sync>;
+
+/// Counts the drops of the closure that owns it (a loom atomic, so loom sees the ordering).
+struct Dropped(Arc<loom::sync::atomic::AtomicUsize>);
+
+impl Drop for Dropped {
+    fn drop(&mut self) {
+        self.0.fetch_add(1, Ordering::SeqCst);
+    }
+}
+
+/// A closure answering `answer` that checks, while it runs, that it has not been dropped, and
+/// marks its run with `running`.
+fn owned(
+    answer: u32,
+    drops: &Arc<loom::sync::atomic::AtomicUsize>,
+    running: &Arc<AtomicBool>,
+) -> Owned {
+    let dropped = Dropped(Arc::clone(drops));
+    let running = Arc::clone(running);
+    std::sync::Arc::new(move || {
+        running.store(true, Ordering::SeqCst);
+        assert_eq!(
+            dropped.0.load(Ordering::SeqCst),
+            0,
+            "dropped during its call"
+        );
+        running.store(false, Ordering::SeqCst);
+        answer
+    })
+}
+
+/// The drain protocol (registry-core/src/drain.rs): a call racing a `replace` racing
+/// `drained`. The call runs on the old or the new handler; the old handler is never dropped
+/// while its call runs, is dropped exactly once, and `drained` returns only after that drop
+/// (loom's condition variable never times out, so a lost wake-up would be a deadlock loom
+/// reports). The change events read `Replaced` then `Drained` for the old version.
+#[test]
+fn drain_call_races_replace_and_drained() {
+    let runs = explore("drain_call_races_replace_and_drained", None, || {
+        let registry = Arc::new(Registry::<Owned>::new());
+        let old_drops = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+        let new_drops = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+        let running = Arc::new(AtomicBool::new(false));
+        registry
+            .register("x", owned(0, &old_drops, &running))
+            .unwrap();
+        let mut changes = registry.subscribe();
+
+        let caller = {
+            let registry = Arc::clone(&registry);
+            thread::spawn(move || registry.call("x", |x| x()).unwrap())
+        };
+        drop(
+            registry
+                .replace("x", owned(1, &new_drops, &running))
+                .unwrap(),
+        );
+        registry
+            .drained("x", std::time::Duration::from_secs(3600))
+            .unwrap();
+        assert_eq!(
+            old_drops.load(Ordering::SeqCst),
+            1,
+            "drained before the drop"
+        );
+        assert!(!running.load(Ordering::SeqCst) || registry.call("x", |x| x()) == Ok(1));
+
+        let answer = caller.join().unwrap();
+        assert!(answer == 0 || answer == 1, "the call saw {answer}");
+        assert_eq!(old_drops.load(Ordering::SeqCst), 1, "dropped exactly once");
+        assert_eq!(new_drops.load(Ordering::SeqCst), 0);
+        let kinds: Vec<(Kind2, u64)> = std::iter::from_fn(|| changes.try_recv())
+            .map(|change| (Kind2::from(change.kind()), change.version()))
+            .collect();
+        assert_eq!(kinds, [(Kind2::Replaced, 1), (Kind2::Drained, 0)]);
+    });
+    assert!(runs > 1);
+}
+
+/// Two calls racing `unregister` and `drained`: whichever of the three lets go of the removed
+/// handler last drops it, once, and `drained` waits for both calls.
+#[test]
+fn drain_two_calls_race_unregister() {
+    let runs = explore("drain_two_calls_race_unregister", None, || {
+        let registry = Arc::new(Registry::<Owned>::new());
+        let drops = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+        let running = Arc::new(AtomicBool::new(false));
+        registry.register("x", owned(7, &drops, &running)).unwrap();
+        let callers: Vec<_> = (0..2)
+            .map(|_| {
+                let registry = Arc::clone(&registry);
+                thread::spawn(move || registry.call("x", |x| x()))
+            })
+            .collect();
+        drop(registry.unregister("x").unwrap());
+        registry
+            .drained("x", std::time::Duration::from_secs(3600))
+            .unwrap();
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "drained before the drop");
+        for caller in callers {
+            match caller.join().unwrap() {
+                Ok(answer) => assert_eq!(answer, 7),
+                Err(Error::NotFound { .. }) => {}
+                Err(other) => panic!("unexpected {other:?}"),
+            }
+        }
+        assert_eq!(drops.load(Ordering::SeqCst), 1, "dropped exactly once");
+    });
+    assert!(runs > 1);
+}
+
+/// `ChangeKind` without its non-exhaustive tail, to compare lists of kinds.
+#[derive(Debug, PartialEq)]
+enum Kind2 {
+    Replaced,
+    Drained,
+    Other,
+}
+
+impl From<registry_core::ChangeKind> for Kind2 {
+    fn from(kind: registry_core::ChangeKind) -> Self {
+        match kind {
+            registry_core::ChangeKind::Replaced => Kind2::Replaced,
+            registry_core::ChangeKind::Drained => Kind2::Drained,
+            _ => Kind2::Other,
+        }
+    }
+}

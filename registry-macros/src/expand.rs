@@ -196,15 +196,23 @@ pub fn registry(args: TokenStream, item: TokenStream) -> TokenStream {
             ..
         } = registry.item;
         let handler_ty = registry.handler_ty;
-        let (value, decl_ty) = match &registry.owned_decl {
+        let (value, decl_ty, allow) = match &registry.owned_decl {
             None => (
                 quote!(::handler_registry::__private::Registry::__linked()),
                 quote!(#handler_ty),
+                TokenStream::new(),
             ),
-            Some(decl) => (owned_registry(handler_ty, decl), decl.clone()),
+            // The `Arc<dyn Fn…>` type has to be written out for the macro to see the signature,
+            // so clippy's `type_complexity` has no better spelling to suggest.
+            Some(decl) => (
+                owned_registry(handler_ty, decl),
+                decl.clone(),
+                quote!(#[allow(clippy::type_complexity)]),
+            ),
         };
         quote! {
             #(#attrs)*
+            #allow
             #vis static #ident: #ty = #value;
 
             #[doc(hidden)]
