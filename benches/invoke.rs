@@ -10,12 +10,16 @@
 //! - `call_async`: the same for a handler returning a ready boxed future, polled once, against
 //!   polling the handler's future directly.
 //!
+//! - `owned`: the same hot declared name in a registry of `Arc<dyn Fn>` closures, from 1 and 2
+//!   threads: `call` (the handler by reference: no shared write, so 2 threads should take no
+//!   longer per call than 1) against `get` (an `Arc` clone per lookup, whose count is shared).
+//!
 //! Run with `cargo bench --bench invoke`; `call` minus `get_then_call` is the invoke layer's own
 //! cost.
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::LazyLock;
+use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll, Waker};
 
 use divan::{black_box, Bencher};
@@ -39,11 +43,11 @@ fn job(x: u64) -> BoxFuture<'static, u64> {
 /// The name every benchmark calls; 255 other names share its table.
 const NAME: &str = "orders.refresh";
 
-fn registry<F: Copy + Send + Sync + 'static>(handler: F, metrics: bool) -> Registry<F> {
+fn registry<F: Clone + Send + Sync + 'static>(handler: F, metrics: bool) -> Registry<F> {
     let names = (0..255)
         .map(|i| &*Box::leak(format!("bench.filler_{i}").into_boxed_str()))
         .chain([NAME]);
-    let registry = Registry::with_static(names.map(|name| (name, handler))).unwrap();
+    let registry = Registry::with_static(names.map(|name| (name, handler.clone()))).unwrap();
     registry.set_metrics(metrics);
     registry
 }
@@ -52,6 +56,17 @@ static METRICS_OFF: LazyLock<Registry<Handler>> = LazyLock::new(|| registry(hand
 static METRICS_ON: LazyLock<Registry<Handler>> = LazyLock::new(|| registry(handler, true));
 static JOBS_OFF: LazyLock<Registry<Job>> = LazyLock::new(|| registry(job, false));
 static JOBS_ON: LazyLock<Registry<Job>> = LazyLock::new(|| registry(job, true));
+
+type Owned = Arc<dyn Fn(u64) -> u64 + Send + Sync>;
+
+/// A closure with state, as owned registries hold them.
+fn owned() -> Owned {
+    let step = Arc::new(3u64);
+    Arc::new(move |x| x.wrapping_mul(*step).wrapping_add(1))
+}
+
+static OWNED_OFF: LazyLock<Registry<Owned>> = LazyLock::new(|| registry(owned(), false));
+static OWNED_ON: LazyLock<Registry<Owned>> = LazyLock::new(|| registry(owned(), true));
 
 #[divan::bench]
 fn direct(bencher: Bencher) {
@@ -109,5 +124,28 @@ mod call_async {
     fn metrics_on(bencher: Bencher) {
         let registry = &*JOBS_ON;
         bencher.bench(|| ready(registry.call_async(black_box(NAME), |job| job(black_box(7)))));
+    }
+}
+
+mod owned {
+    use super::*;
+
+    #[divan::bench(threads = [1, 2], sample_size = 10_000)]
+    fn call_metrics_off(bencher: Bencher) {
+        let registry = &*OWNED_OFF;
+        bencher.bench(|| registry.call(black_box(NAME), |f| f(black_box(7))));
+    }
+
+    #[divan::bench(threads = [1, 2], sample_size = 10_000)]
+    fn call_metrics_on(bencher: Bencher) {
+        let registry = &*OWNED_ON;
+        bencher.bench(|| registry.call(black_box(NAME), |f| f(black_box(7))));
+    }
+
+    /// `get` clones the `Arc`: an increment and a decrement of a count both threads share.
+    #[divan::bench(threads = [1, 2], sample_size = 10_000)]
+    fn get_then_call(bencher: Bencher) {
+        let registry = &*OWNED_OFF;
+        bencher.bench(|| registry.get(black_box(NAME)).map(|f| f(black_box(7))));
     }
 }

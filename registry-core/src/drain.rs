@@ -19,10 +19,8 @@
 //!   condition variable (or, for async waiters, the `event-listener` registered before the
 //!   check) is notified after every removal.
 //! - **Static names are never retired**, so a call borrows their handler from the frozen table
-//!   and writes no shared memory. Their calls are counted (for
-//!   [`EntryInfo::in_flight`](crate::EntryInfo::in_flight)) in counters that belong to the
-//!   calling thread, one cache line per 16 declarations: each thread writes only its own
-//!   counter with a plain load and store, and a reader adds them up.
+//!   and writes no shared memory; their running calls are counted per thread with the other
+//!   call metrics (src/metrics.rs).
 //!
 //! `registry-core/tests/loom.rs` checks the protocol: a call racing a replacement racing
 //! `drained`, with no drop while the call runs, exactly one drop, and no early return.
@@ -30,17 +28,14 @@
 use std::future::{poll_fn, Future};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::{pin, Pin};
-use std::sync::atomic::{AtomicUsize as Counter, Ordering::Relaxed};
 use std::sync::{Arc, Weak};
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
 use event_listener::Event;
-use thread_local::ThreadLocal;
 
 use crate::changes::ChangeKind;
 use crate::error::Error;
-use crate::metrics::Key;
 use crate::overlay::Live;
 use crate::registry::Registry;
 use crate::sync::{const_fn_unless_loom, Condvar, Mutex};
@@ -51,16 +46,7 @@ pub(crate) struct Drain<F> {
     done: Condvar,
     /// Wakes async waiters; notified together with `done`.
     event: Event,
-    /// Per thread, the calls of each declared (static) name it started minus those it finished.
-    running: ThreadLocal<Box<[Line]>>,
 }
-
-/// Counters of 16 declarations, alone on their cache lines (a line pair, for the prefetcher).
-#[repr(align(128))]
-#[derive(Default)]
-struct Line([Counter; 16]);
-
-const PER_LINE: usize = 16;
 
 /// Retired handlers not dropped yet.
 struct Retired<F> {
@@ -103,7 +89,6 @@ impl<F> Drain<F> {
                 }),
                 done: Condvar::new(),
                 event: Event::new(),
-                running: ThreadLocal::new(),
             }
         }
     }
@@ -186,146 +171,50 @@ impl<F> Drain<F> {
             }
         }
     }
-
-    /// This thread's counter for declaration `entry` of `entries`.
-    #[inline]
-    fn counter(&self, entries: usize, entry: u32) -> &Counter {
-        let lines = self.running.get_or(|| {
-            (0..entries.div_ceil(PER_LINE))
-                .map(|_| Line::default())
-                .collect()
-        });
-        let entry = entry as usize;
-        &lines[entry / PER_LINE].0[entry % PER_LINE]
-    }
-
-    /// Counts a call of a static name as started on this thread; only this thread writes the
-    /// counter, so a load and a store suffice.
-    #[inline]
-    pub(crate) fn enter(&self, entries: usize, entry: u32) -> &Counter {
-        let counter = self.counter(entries, entry);
-        counter.store(counter.load(Relaxed).wrapping_add(1), Relaxed);
-        counter
-    }
-
-    /// Calls of declaration `entry` running now: every thread's starts minus finishes. A call
-    /// that moved between threads started on one counter and finished on another, so the sum
-    /// is taken with wrapping and read as signed (a snapshot racing a call may be off by it).
-    pub(crate) fn running(&self, entry: u32) -> usize {
-        let entry = entry as usize;
-        let sum = self
-            .running
-            .iter()
-            .filter_map(|lines| lines.get(entry / PER_LINE))
-            .fold(0usize, |sum, line| {
-                sum.wrapping_add(line.0[entry % PER_LINE].load(Relaxed))
-            });
-        usize::try_from(sum as isize).unwrap_or(0)
-    }
 }
 
-/// Counts one finish on a counter that the current thread owns.
-#[inline]
-fn leave(counter: &Counter) {
-    counter.store(counter.load(Relaxed).wrapping_sub(1), Relaxed);
+/// What a call runs on.
+pub(crate) enum Target<'a, F: 'static> {
+    /// A static name's handler (declaration `entry`), borrowed from the frozen table for the
+    /// registry's lifetime: nothing to hold, nothing to release.
+    Static { handler: &'a F, entry: u32 },
+    /// An overlay handler, held until the call is over.
+    Live(Held<'a, F>),
 }
 
-/// The handler a running call holds, released when the call is over.
+/// An overlay handler a running call holds, kept alive by its `Arc` even if it is retired
+/// meanwhile, and released ([`Registry::release`]) when the call is over.
 pub(crate) struct Held<'a, F: 'static> {
     registry: &'a Registry<F>,
-    target: Target<'a, F>,
+    live: Option<Arc<Live<F>>>,
 }
 
-enum Target<'a, F> {
-    /// A static name's handler, borrowed from the frozen table for the registry's lifetime.
-    Static {
-        handler: &'a F,
-        entry: u32,
-        /// The counter the call was counted on, while the call stays on its thread.
-        counter: Option<&'a Counter>,
-    },
-    /// An overlay handler, kept alive by this `Arc` even if it is retired meanwhile.
-    Live(Option<Arc<Live<F>>>),
-}
-
-impl<'a, F: Send + Sync + 'static> Held<'a, F> {
-    /// Holds a static name's handler for a call on this thread.
-    #[inline]
-    pub(crate) fn fixed(
-        registry: &'a Registry<F>,
-        handler: &'a F,
-        entries: usize,
-        entry: u32,
-    ) -> Self {
-        let counter = registry.drain.enter(entries, entry);
+impl<'a, F: 'static> Held<'a, F> {
+    pub(crate) fn new(registry: &'a Registry<F>, live: Arc<Live<F>>) -> Self {
         Held {
             registry,
-            target: Target::Static {
-                handler,
-                entry,
-                counter: Some(counter),
-            },
+            live: Some(live),
         }
     }
 
-    pub(crate) fn live(registry: &'a Registry<F>, live: Arc<Live<F>>) -> Self {
-        Held {
-            registry,
-            target: Target::Live(Some(live)),
-        }
+    fn live(&self) -> &Live<F> {
+        self.live.as_ref().expect("held until dropped")
     }
 
-    /// Lets the call finish on another thread (an async call): its finish is then counted on
-    /// the counter of whichever thread ends it.
-    pub(crate) fn unpin_thread(&mut self) {
-        if let Target::Static { counter, .. } = &mut self.target {
-            *counter = None;
-        }
-    }
-
-    #[inline]
     pub(crate) fn handler(&self) -> &F {
-        match &self.target {
-            Target::Static { handler, .. } => handler,
-            Target::Live(live) => &live.as_ref().expect("held until dropped").handler,
-        }
+        &self.live().handler
     }
 
-    /// The name the call is counted under: a declaration's primary name, so aliases add up.
-    pub(crate) fn key<'n>(&self, called: &'n str) -> Key<'n> {
-        match &self.target {
-            Target::Static { entry, .. } => Key::Declared(self.registry.declared_name(*entry)),
-            Target::Live(live) => {
-                let live = live.as_ref().expect("held until dropped");
-                match live.declared {
-                    Some(index) => Key::Declared(self.registry.declared_name(index)),
-                    None => Key::Runtime(called),
-                }
-            }
-        }
+    /// The `#[dynamic]` declaration the handler was installed under, if any.
+    pub(crate) fn declared(&self) -> Option<u32> {
+        self.live().declared
     }
 }
 
 impl<F: 'static> Drop for Held<'_, F> {
     fn drop(&mut self) {
-        match &mut self.target {
-            Target::Static {
-                counter: Some(counter),
-                ..
-            } => leave(counter),
-            Target::Static {
-                entry,
-                counter: None,
-                ..
-            } => {
-                let entries = self.registry.declarations();
-                leave(self.registry.drain.counter(entries, *entry));
-            }
-            Target::Live(live) => {
-                if let Some(live) = live.take() {
-                    self.registry.release(live);
-                }
-            }
+        if let Some(live) = self.live.take() {
+            self.registry.release(live);
         }
     }
 }

@@ -6,15 +6,15 @@ use std::future::{Future, Pending};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use pin_project_lite::pin_project;
 use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
-use crate::drain::Held;
+use crate::drain::{Held, Target};
 use crate::error::Error;
-use crate::metrics::Stats;
+use crate::metrics::{Key, Metrics, Stats, Timer};
 use crate::registry::Registry;
 
 impl<F: Clone + Send + Sync + 'static> Registry<F> {
@@ -56,13 +56,39 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// [`Error::NotFound`] (with a "did you mean" suggestion) when no handler has this name;
     /// [`Error::Panicked`] when `f` panics.
     pub fn call<R>(&self, name: &str, f: impl FnOnce(&F) -> R) -> Result<R, Error> {
-        let held = self.hold(name)?;
+        // The static path first, on its own: it holds nothing and releases nothing.
+        if let Some(slot) = self.frozen().find(name).filter(|slot| !slot.dynamic) {
+            return self.run(name, &slot.handler, Some(slot.entry), Some(slot.entry), f);
+        }
+        self.call_overlay(name, f)
+    }
+
+    #[inline(never)]
+    fn call_overlay<R>(&self, name: &str, f: impl FnOnce(&F) -> R) -> Result<R, Error> {
+        match self.hold(name)? {
+            Target::Static { handler, entry } => {
+                self.run(name, handler, Some(entry), Some(entry), f)
+            }
+            Target::Live(held) => self.run(name, held.handler(), None, held.declared(), f),
+        }
+    }
+
+    /// One call of `handler`: `running` is the static declaration whose running calls it
+    /// counts, `declared` the declaration whose primary name it is counted under.
+    #[inline(always)]
+    fn run<R>(
+        &self,
+        name: &str,
+        handler: &F,
+        running: Option<u32>,
+        declared: Option<u32>,
+        f: impl FnOnce(&F) -> R,
+    ) -> Result<R, Error> {
         let span = tracing::info_span!("handler", name);
         let _entered = span.enter();
-        let mut start = self.metrics.start();
-        let outcome = panic::catch_unwind(AssertUnwindSafe(|| f(held.handler())));
-        self.record(&held, name, &mut start, outcome.is_err());
-        drop(held);
+        let timer = self.start(running);
+        let outcome = panic::catch_unwind(AssertUnwindSafe(|| f(handler)));
+        self.record(declared, name, timer, outcome.is_err());
         outcome.map_err(|payload| panicked(name, payload))
     }
 
@@ -112,30 +138,40 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
             early: None,
             handler: None,
             held: None,
-            start: None,
+            declared: None,
+            timer: None,
             timeout: Duration::ZERO,
             deadline: None,
             cancel: None,
         };
-        match self.hold(name) {
-            Err(error) => call.early = Some(error),
-            Ok(mut held) => {
-                let span = tracing::info_span!("handler", name);
-                call.start = self.metrics.start();
-                let made =
-                    span.in_scope(|| panic::catch_unwind(AssertUnwindSafe(|| f(held.handler()))));
-                match made {
-                    Ok(future) => {
-                        call.handler = Some(future.instrument(span));
-                        // The future may be polled to its end on another thread.
-                        held.unpin_thread();
-                        call.held = Some(held);
-                    }
-                    Err(payload) => {
-                        self.record(&held, name, &mut call.start, true);
-                        call.early = Some(panicked(name, payload));
-                    }
+        let target = match self.hold(name) {
+            Ok(target) => target,
+            Err(error) => {
+                call.early = Some(error);
+                return call;
+            }
+        };
+        let (handler, running, declared) = match &target {
+            Target::Static { handler, entry } => (*handler, Some(*entry), Some(*entry)),
+            Target::Live(held) => (held.handler(), None, held.declared()),
+        };
+        let span = tracing::info_span!("handler", name);
+        let timer = self.start(running);
+        match span.in_scope(|| panic::catch_unwind(AssertUnwindSafe(|| f(handler)))) {
+            Ok(future) => {
+                call.handler = Some(future.instrument(span));
+                if let Target::Live(held) = target {
+                    call.held = Some(held);
                 }
+                call.declared = declared;
+                call.timer = timer.map(|mut timer| {
+                    timer.may_move();
+                    timer
+                });
+            }
+            Err(payload) => {
+                self.record(declared, name, timer, true);
+                call.early = Some(panicked(name, payload));
             }
         }
         call
@@ -178,12 +214,32 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
         self.metrics.enabled()
     }
 
-    /// Counts a finished call, once, if it was timed, under the name `held` is counted by.
-    fn record(&self, held: &Held<'_, F>, name: &str, start: &mut Option<Instant>, panicked: bool) {
-        if let Some(start) = start.take() {
-            self.metrics
-                .record(held.key(name), start.elapsed(), panicked);
+    /// Starts measuring a call (nothing when metrics are off); `running` is the static
+    /// declaration whose running calls it counts.
+    #[inline]
+    fn start(&self, running: Option<u32>) -> Option<Timer<'_>> {
+        if !self.metrics.enabled() {
+            return None;
         }
+        self.metrics
+            .start(running.map(|entry| (self.declarations(), entry)))
+    }
+
+    /// Counts a finished call, if it was measured: under the primary name of declaration
+    /// `declared`, so aliases add up, or under the run-time name it was called by.
+    #[inline(always)]
+    fn record(&self, declared: Option<u32>, name: &str, timer: Option<Timer<'_>>, panicked: bool) {
+        if let Some(timer) = timer {
+            self.finish(declared, name, timer, panicked);
+        }
+    }
+
+    fn finish(&self, declared: Option<u32>, name: &str, timer: Timer<'_>, panicked: bool) {
+        let key = match declared {
+            Some(index) => Key::Declared(self.declared_name(index)),
+            None => Key::Runtime(name),
+        };
+        Metrics::finish(timer, key, panicked);
     }
 }
 
@@ -202,7 +258,8 @@ pin_project! {
         handler: Option<Instrumented<Fut>>,
         // After `handler`: the handler's future is dropped before the handler it came from.
         held: Option<Held<'a, F>>,
-        start: Option<Instant>,
+        declared: Option<u32>,
+        timer: Option<Timer<'a>>,
         timeout: Duration,
         #[pin]
         deadline: Option<D>,
@@ -253,7 +310,8 @@ impl<'a, F: Clone + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C
             early: self.early,
             handler: self.handler,
             held: self.held,
-            start: self.start,
+            declared: self.declared,
+            timer: self.timer,
             timeout: after,
             deadline: Some(sleep(after)),
             cancel: self.cancel,
@@ -294,7 +352,8 @@ impl<'a, F: Clone + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C
             early: self.early,
             handler: self.handler,
             held: self.held,
-            start: self.start,
+            declared: self.declared,
+            timer: self.timer,
             timeout: self.timeout,
             deadline: self.deadline,
             cancel: Some(signal),
@@ -340,9 +399,9 @@ where
         this.deadline.set(None);
         this.cancel.set(None);
         let panicked = matches!(outcome, Err(Error::Panicked { .. }));
-        if let Some(held) = this.held.take() {
-            this.registry.record(&held, name, this.start, panicked);
-        }
+        this.registry
+            .record(*this.declared, name, this.timer.take(), panicked);
+        *this.held = None;
         Poll::Ready(outcome)
     }
 }

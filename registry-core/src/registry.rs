@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::changes::{ChangeKind, Hub};
-use crate::drain::{Drain, Held};
+use crate::drain::{Drain, Held, Target};
 use crate::entry::{EntryInfo, Kind, StaticEntry};
 use crate::error::{validate_name, Error, Location, MAX_NAME_LEN};
 use crate::frozen::{Frozen, Meta};
@@ -268,13 +268,15 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// The handler a call of `name` runs on, held until the call is over: borrowed from the
     /// frozen table for a static name (no shared write), an `Arc` of the installed handler for
     /// an overlay name (so a replacement cannot drop it mid-call).
-    #[inline]
-    pub(crate) fn hold(&self, name: &str) -> Result<Held<'_, F>, Error> {
+    #[inline(always)]
+    pub(crate) fn hold(&self, name: &str) -> Result<Target<'_, F>, Error> {
         let frozen = self.frozen();
         let key = match frozen.find(name) {
             Some(slot) if !slot.dynamic => {
-                let entries = frozen.entries.len();
-                return Ok(Held::fixed(self, &slot.handler, entries, slot.entry));
+                return Ok(Target::Static {
+                    handler: &slot.handler,
+                    entry: slot.entry,
+                })
             }
             Some(slot) => frozen.entries[slot.entry as usize].name,
             None if self.runtime_names.load(Ordering::Acquire) == 0 => {
@@ -286,14 +288,14 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     }
 
     #[cold]
-    fn hold_live(&self, name: &str, key: &str) -> Result<Held<'_, F>, Error> {
+    fn hold_live(&self, name: &str, key: &str) -> Result<Target<'_, F>, Error> {
         let live = if key.len() > MAX_NAME_LEN {
             None
         } else {
             self.overlay.read().get(key).cloned()
         };
         match live {
-            Some(live) => Ok(Held::live(self, live)),
+            Some(live) => Ok(Target::Live(Held::new(self, live))),
             None => Err(self.not_found(name)),
         }
     }
@@ -366,7 +368,7 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
                 doc: meta.doc,
                 location: meta.location,
                 kind: Kind::Static,
-                in_flight: self.drain.running(index),
+                in_flight: self.metrics.running(index),
             })
             .collect();
         let overlay = self.overlay.read();
