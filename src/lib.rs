@@ -54,13 +54,66 @@
 //! ([`Registry::unregister`]); [`Registry::register`] adds names at run time. Static names can never
 //! be shadowed by run-time ones.
 //!
+//! # Owned handlers
+//! A registry holds any `Clone + Send + Sync` handler. With `Arc<dyn Fn(..) + Send + Sync>`,
+//! `#[handler]` functions (wrapped in an `Arc` once, at freeze) sit beside closures that capture
+//! state, registered at run time. Spell the `Arc<dyn Fn..>` type out in the `#[registry]`
+//! declaration: the macro reads the signature from it.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use handler_registry::{handler, registry, Registry};
+//!
+//! #[registry]
+//! pub static HOOKS: Registry<Arc<dyn Fn(&str) -> String + Send + Sync>>;
+//!
+//! #[handler("hello", registry = HOOKS)]
+//! fn hello(who: &str) -> String {
+//!     format!("hello {who}")
+//! }
+//!
+//! let greeting = String::from("good day");
+//! HOOKS.register("greet", Arc::new(move |who: &str| format!("{greeting}, {who}")))?;
+//! assert_eq!(HOOKS.call("hello", |hello| hello("ann"))?, "hello ann");
+//! assert_eq!(HOOKS.call("greet", |greet| greet("ann"))?, "good day, ann");
+//! # Ok::<(), handler_registry::Error>(())
+//! ```
+//!
+//! # Drain: when a replaced handler is dropped
+//! [`Registry::replace`], [`Registry::register_versioned`] and [`Registry::unregister`] retire the
+//! old handler at once; calls already running on it through [`Registry::call`] or
+//! [`Registry::call_async`] finish on it, and the registry drops it after the last of them, never
+//! during one. [`Registry::drained`] (and [`Registry::drained_async`], for any runtime) waits for
+//! that; [`EntryInfo::in_flight`] shows the calls running now.
+//!
+//! ```
+//! use std::sync::Arc;
+//! use std::time::Duration;
+//! use handler_registry::Registry;
+//!
+//! let jobs: Registry<Arc<dyn Fn() -> u32 + Send + Sync>> = Registry::new();
+//! jobs.register("job", Arc::new(|| 1))?;
+//! jobs.replace("job", Arc::new(|| 2))?;
+//! jobs.drained("job", Duration::from_secs(5))?; // the first closure is gone
+//! assert_eq!(jobs.call("job", |job| job())?, 2);
+//! # Ok::<(), handler_registry::Error>(())
+//! ```
+//!
+//! # Change events
+//! [`Registry::subscribe`] returns a [`Changes`] receiver of every later change, in the order the
+//! changes took effect and numbered without gaps: [`ChangeKind::Registered`],
+//! [`ChangeKind::Replaced`], [`ChangeKind::Unregistered`] and [`ChangeKind::Drained`]. Each
+//! subscriber has a bounded queue; one that falls behind receives [`ChangeKind::Lagged`] instead
+//! of slowing the registry down.
+//!
 //! # Calling handlers
 //! [`Registry::call`] looks a handler up and runs it inside a `tracing` span named `handler`,
 //! turns a panic into [`Error::Panicked`] (the registry and the caller keep working) and counts
 //! the call in [`Registry::stats`]. `#[handler]` on an `async fn` registers a shim returning a
 //! [`BoxFuture`]; [`Registry::call_async`] is the async twin of `call`, with
 //! [`AsyncCall::timeout`] and [`AsyncCall::cancel_on`] to drop a handler that takes too long.
-//! No registry lock is held while a handler runs.
+//! No registry lock is held while a handler runs, and `call` hands the handler over by
+//! reference: calling a declared name writes no shared memory, whatever the handler type.
 //!
 //! # Names
 //! Non-empty, at most 256 bytes, no whitespace and no control characters: checked at compile time

@@ -65,6 +65,18 @@ mod shadowed {
     #[registry]
     pub static ASYNC_NUMBERS: Registry<fn(u32) -> BoxFuture<'static, u32>>;
 
+    /// An owned registry, its `Fn`, `Send` and `Sync` spelled by path (shadowed above).
+    #[registry]
+    pub static HOOKS: Registry<
+        std::sync::Arc<dyn core::ops::Fn(u32) -> u32 + core::marker::Send + core::marker::Sync>,
+    >;
+
+    #[handler("owned.increment", registry = HOOKS)]
+    #[dynamic]
+    fn owned_increment(x: u32) -> u32 {
+        x + 1
+    }
+
     /// Double it.
     #[handler("double", registry = NUMBERS, aliases = ["twice"])]
     fn double(x: u32) -> u32 {
@@ -165,6 +177,17 @@ fn typed_handlers_resolve_despite_shadowing() {
             ("triple".into(), Kind::Dynamic { version: 0 }, "".into()),
         ]
     );
+}
+
+#[test]
+fn owned_handlers_resolve_despite_shadowing() {
+    let hooks = &shadowed::HOOKS;
+    assert_eq!(hooks.call("owned.increment", |f| f(41)), Ok(42));
+    let previous = hooks
+        .replace("owned.increment", std::sync::Arc::new(|x| x + 2))
+        .unwrap();
+    assert_eq!(previous(1), 2);
+    assert_eq!(hooks.call("owned.increment", |f| f(1)), Ok(3));
 }
 
 #[test]

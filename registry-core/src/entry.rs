@@ -120,6 +120,11 @@ impl EntryInfo {
     /// Calls of this name running through [`Registry::call`](crate::Registry::call) or
     /// [`Registry::call_async`](crate::Registry::call_async) when the snapshot was taken,
     /// including calls still running on handlers it had before a replacement.
+    ///
+    /// Exact for `#[dynamic]` and run-time names (each running call holds the handler). For
+    /// static names the count is kept with the per-thread call metrics, so calls started while
+    /// metrics are off ([`Registry::set_metrics`](crate::Registry::set_metrics)) are not
+    /// counted.
     pub fn in_flight(&self) -> usize {
         self.in_flight
     }

@@ -85,14 +85,14 @@ pub(crate) struct Timer<'a> {
     moved: bool,
 }
 
-impl Timer<'_> {
+impl<'a> Timer<'a> {
     /// Marks the call as one that may end on another thread.
     pub(crate) fn may_move(&mut self) {
         self.moved = true;
     }
 
-    /// The metrics of the thread the call ends on.
-    fn ending_thread(&self) -> &PerThread {
+    /// The metrics of the thread the call ends on (the current one).
+    fn ending_thread(&self) -> &'a PerThread {
         if self.moved {
             self.metrics.thread()
         } else {
@@ -166,9 +166,13 @@ impl Metrics {
     }
 
     /// Counts a finished call under `key`, in the table of the thread it ended on.
-    pub(crate) fn finish(timer: Timer<'_>, key: Key<'_>, panicked: bool) {
+    pub(crate) fn finish(mut timer: Timer<'_>, key: Key<'_>, panicked: bool) {
         let elapsed = timer.at.elapsed();
-        let mut table = timer.ending_thread().table.lock();
+        let thread = timer.ending_thread();
+        if let Some((entries, entry)) = timer.running.take() {
+            bump(thread.running(entries, entry), usize::MAX);
+        }
+        let mut table = thread.table.lock();
         let counters = match key {
             Key::Declared(name) => table.entry(Cow::Borrowed(name)).or_default(),
             Key::Runtime(name) => match table.get_mut(name) {

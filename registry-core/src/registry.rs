@@ -19,6 +19,11 @@ use crate::sync::{const_fn_unless_loom, AtomicUsize, OnceCell, Ordering, RwLock}
 /// Declare one with `#[registry]` (link-time handlers from `#[handler]` anywhere in the program
 /// are collected into it) or build a standalone one with [`Registry::new`].
 ///
+/// `F` is any `Clone + Send + Sync` type: a fn pointer, or an owned handler such as
+/// `Arc<dyn Fn(&str) -> String + Send + Sync>` whose closures carry state. A handler that is
+/// replaced or removed is dropped after the last call running on it (see
+/// [`drained`](Registry::drained)); [`subscribe`](Registry::subscribe) reports every change.
+///
 /// Names declared with `#[handler]` are frozen into an immutable table on first use (or by
 /// [`freeze`](Registry::freeze)): looking them up takes no lock, writes no shared memory and
 /// allocates nothing. `#[dynamic]` handlers and names added at run time live in a small
