@@ -22,6 +22,27 @@ impl Drop for DropCount {
     }
 }
 
+/// The far side of a [`gated`] handler: it says when a call has started, and holds the call
+/// until released.
+struct Gate {
+    entered: mpsc::Receiver<()>,
+    release: mpsc::Sender<()>,
+}
+
+/// A handler that blocks each call until its [`Gate`] releases it, then answers `then(x)`.
+fn gated(then: impl Fn(u32) -> u32 + Send + Sync + 'static) -> (Task, Gate) {
+    let (entered_tx, entered) = mpsc::channel::<()>();
+    let (release, release_rx) = mpsc::channel::<()>();
+    let entered_tx = std::sync::Mutex::new(entered_tx);
+    let release_rx = std::sync::Mutex::new(release_rx);
+    let task: Task = Arc::new(move |x| {
+        entered_tx.lock().unwrap().send(()).unwrap();
+        release_rx.lock().unwrap().recv().unwrap();
+        then(x)
+    });
+    (task, Gate { entered, release })
+}
+
 fn in_flight<F: Clone + Send + Sync + 'static>(registry: &Registry<F>, name: &str) -> usize {
     registry
         .entries()
@@ -34,28 +55,18 @@ fn in_flight<F: Clone + Send + Sync + 'static>(registry: &Registry<F>, name: &st
 fn a_handler_removed_mid_call_is_dropped_when_the_call_returns() {
     let registry: Registry<Task> = Registry::new();
     let drops = Arc::new(AtomicUsize::new(0));
-    let (entered_tx, entered) = mpsc::channel::<()>();
-    let (release, release_rx) = mpsc::channel::<()>();
-    let entered_tx = std::sync::Mutex::new(entered_tx);
-    let release_rx = std::sync::Mutex::new(release_rx);
     let owned = DropCount(Arc::clone(&drops));
-    registry
-        .register(
-            "slow",
-            Arc::new(move |x| {
-                entered_tx.lock().unwrap().send(()).unwrap();
-                release_rx.lock().unwrap().recv().unwrap();
-                // Still alive: the registry has not dropped what this call runs on.
-                assert_eq!(owned.0.load(Ordering::SeqCst), 0);
-                x + 1
-            }),
-        )
-        .unwrap();
+    let (slow, gate) = gated(move |x| {
+        // Still alive: the registry has not dropped what this call runs on.
+        assert_eq!(owned.0.load(Ordering::SeqCst), 0);
+        x + 1
+    });
+    registry.register("slow", slow).unwrap();
     let mut changes = registry.subscribe();
 
     std::thread::scope(|scope| {
         let call = scope.spawn(|| registry.call("slow", |slow| slow(41)));
-        entered.recv().unwrap();
+        gate.entered.recv().unwrap();
         assert_eq!(in_flight(&registry, "slow"), 1);
 
         let replacement: Task = Arc::new(|x| x * 10);
@@ -84,7 +95,7 @@ fn a_handler_removed_mid_call_is_dropped_when_the_call_returns() {
             "no drain before the call ends"
         );
 
-        release.send(()).unwrap();
+        gate.release.send(()).unwrap();
         assert_eq!(registry.drained("slow", Duration::from_secs(10)), Ok(()));
         assert_eq!(drops.load(Ordering::SeqCst), 1);
         assert_eq!(
@@ -104,27 +115,15 @@ fn a_handler_removed_mid_call_is_dropped_when_the_call_returns() {
 #[test]
 fn drained_does_not_wait_for_calls_that_started_after_it() {
     let registry: Registry<Task> = Registry::new();
-    let (entered_tx, entered) = mpsc::channel::<()>();
-    let (release, release_rx) = mpsc::channel::<()>();
-    let entered_tx = std::sync::Mutex::new(entered_tx);
-    let release_rx = std::sync::Mutex::new(release_rx);
     registry.register("n", Arc::new(|x| x)).unwrap();
     // The new handler blocks; a call on it is no reason to wait for a drain of the old one.
-    registry
-        .replace(
-            "n",
-            Arc::new(move |x| {
-                entered_tx.lock().unwrap().send(()).unwrap();
-                release_rx.lock().unwrap().recv().unwrap();
-                x
-            }),
-        )
-        .unwrap();
+    let (blocking, gate) = gated(|x| x);
+    registry.replace("n", blocking).unwrap();
     std::thread::scope(|scope| {
         let call = scope.spawn(|| registry.call("n", |n| n(1)));
-        entered.recv().unwrap();
+        gate.entered.recv().unwrap();
         assert_eq!(registry.drained("n", Duration::ZERO), Ok(()));
-        release.send(()).unwrap();
+        gate.release.send(()).unwrap();
         assert_eq!(call.join().unwrap(), Ok(1));
     });
 }
@@ -181,28 +180,17 @@ fn an_async_call_holds_its_handler_until_it_resolves_or_is_dropped() {
 #[test]
 fn async_drained_wakes_when_the_last_call_ends() {
     let registry: Registry<Task> = Registry::new();
-    let (entered_tx, entered) = mpsc::channel::<()>();
-    let (release, release_rx) = mpsc::channel::<()>();
-    let entered_tx = std::sync::Mutex::new(entered_tx);
-    let release_rx = std::sync::Mutex::new(release_rx);
-    registry
-        .register(
-            "slow",
-            Arc::new(move |x| {
-                entered_tx.lock().unwrap().send(()).unwrap();
-                release_rx.lock().unwrap().recv().unwrap();
-                x
-            }),
-        )
-        .unwrap();
+    let (slow, gate) = gated(|x| x);
+    registry.register("slow", slow).unwrap();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_time()
         .build()
         .unwrap();
     std::thread::scope(|scope| {
         let call = scope.spawn(|| registry.call("slow", |slow| slow(7)));
-        entered.recv().unwrap();
+        gate.entered.recv().unwrap();
         registry.unregister("slow").unwrap();
+        let release = gate.release;
         let releaser = scope.spawn(move || {
             std::thread::sleep(Duration::from_millis(20));
             release.send(()).unwrap();

@@ -19,7 +19,7 @@ use std::fmt;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use event_listener::{Event, Listener};
+use event_listener::{Event, EventListener, Listener};
 
 use crate::sync::{const_fn_unless_loom, Mutex, MutexGuard};
 
@@ -153,13 +153,10 @@ impl Changes {
     pub fn recv_timeout(&mut self, timeout: Duration) -> Option<Change> {
         let deadline = Instant::now().checked_add(timeout);
         loop {
-            // Listen before looking, so a change delivered in between still wakes us.
-            let listener = self.queue.ready.listen();
-            match self.queue.take() {
-                Ok(change) => return Some(change),
-                Err(Closed(true)) => return None,
-                Err(Closed(false)) => {}
-            }
+            let listener = match self.next_or_listen() {
+                Ok(change) => return change,
+                Err(listener) => listener,
+            };
             match deadline {
                 Some(deadline) => listener.wait_deadline(deadline)?,
                 None => listener.wait(),
@@ -171,13 +168,22 @@ impl Changes {
     /// Works on any async runtime; wrap it in the runtime's timeout to bound the wait.
     pub async fn recv(&mut self) -> Option<Change> {
         loop {
-            let listener = self.queue.ready.listen();
-            match self.queue.take() {
-                Ok(change) => return Some(change),
-                Err(Closed(true)) => return None,
-                Err(Closed(false)) => {}
+            match self.next_or_listen() {
+                Ok(change) => return change,
+                Err(listener) => listener.await,
             }
-            listener.await;
+        }
+    }
+
+    /// The next change (`None` once the registry is gone), or, when none is waiting, a
+    /// listener that wakes on the next delivery. It listens before looking, so a change
+    /// delivered in between still wakes it.
+    fn next_or_listen(&self) -> Result<Option<Change>, EventListener> {
+        let listener = self.queue.ready.listen();
+        match self.queue.take() {
+            Ok(change) => Ok(Some(change)),
+            Err(Closed(true)) => Ok(None),
+            Err(Closed(false)) => Err(listener),
         }
     }
 
