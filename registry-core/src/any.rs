@@ -85,7 +85,8 @@ impl Registry<AnyHandler> {
     #[inline]
     pub fn get_as<F: Clone + Send + Sync + 'static>(&self, name: &str) -> Result<F, Error> {
         // A static name: downcast in place, without cloning the `AnyHandler`.
-        if let Some(slot) = self.frozen().find(name).filter(|slot| !slot.dynamic) {
+        let frozen = self.try_frozen()?;
+        if let Some(slot) = frozen.find(name).filter(|slot| !slot.dynamic) {
             return match slot.handler.downcast::<F>() {
                 Some(f) => Ok(f),
                 None => Err(self.mismatch::<F>(name, &slot.handler)),

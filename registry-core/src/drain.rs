@@ -232,10 +232,15 @@ impl<F: 'static> Registry<F> {
             handler,
             name,
             version,
+            declared,
             ..
         } = live;
         // A handler whose drop panics must not leave its waiters waiting.
         let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(handler)));
+        // A run-time name that is gone for good takes its call counts with it.
+        if declared.is_none() && self.overlay.read().get(&name).is_none() {
+            self.metrics.forget(&name);
+        }
         self.changes.publish(&name, ChangeKind::Drained, version);
         self.drain.finished(addr);
     }

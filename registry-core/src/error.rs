@@ -164,6 +164,17 @@ pub enum Error {
         /// Where the handler is defined.
         location: Location,
     },
+    /// A declaration submitted to a typed registry holds a value of another type than the
+    /// registry's declarations. `#[handler]` coerces every function to the registry's type, so
+    /// only a hand-written submission of the hidden link-time entry can cause it.
+    MistypedDeclaration {
+        /// The declared name.
+        name: String,
+        /// The type the registry's declarations have.
+        expected: &'static str,
+        /// Where the declaration is.
+        location: Location,
+    },
     /// Two or more declarations share a name (primary names and aliases alike).
     Duplicate {
         /// Every clash, sorted by name.
@@ -183,11 +194,13 @@ pub enum Error {
         /// Where the current handler was declared or installed.
         location: Location,
     },
-    /// `register_versioned` offered a version that is not newer than the installed one.
+    /// `register_versioned` offered a version that is not newer than the installed one (or
+    /// than the one the name had when it was removed), or a version cannot grow past
+    /// `u64::MAX`.
     Stale {
         /// The handler's name.
         name: String,
-        /// The installed version.
+        /// The installed version, or the last one of a removed name.
         current: u64,
         /// The version that was offered and refused.
         offered: u64,
@@ -291,6 +304,14 @@ impl fmt::Display for Error {
             } => write!(
                 f,
                 "handler `{name}` (defined at {location}) has type `{found}`, not the requested `{expected}`; ask for `{found}` or change the handler"
+            ),
+            Error::MistypedDeclaration {
+                name,
+                expected,
+                location,
+            } => write!(
+                f,
+                "the declaration of `{name}` at {location} does not hold a `{expected}`, the type of this registry's declarations; declare handlers with `#[handler(registry = …)]`, which checks the type"
             ),
             Error::Duplicate { clashes } => {
                 write!(f, "{} duplicate handler name", clashes.len())?;

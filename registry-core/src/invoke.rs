@@ -57,7 +57,7 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// [`Error::Panicked`] when `f` panics.
     pub fn call<R>(&self, name: &str, f: impl FnOnce(&F) -> R) -> Result<R, Error> {
         // The static path first, on its own: it holds nothing and releases nothing.
-        if let Some(slot) = self.frozen().find(name).filter(|slot| !slot.dynamic) {
+        if let Some(slot) = self.try_frozen()?.find(name).filter(|slot| !slot.dynamic) {
             return self.run(name, &slot.handler, Some(slot.entry), Some(slot.entry), f);
         }
         self.call_overlay(name, f)
@@ -146,28 +146,34 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
         };
         // As in `call`, the static path first: it holds nothing.
         let live;
-        let (handler, running, declared) =
-            match self.frozen().find(name).filter(|slot| !slot.dynamic) {
-                Some(slot) => {
+        let static_slot = self
+            .try_frozen()
+            .map(|frozen| frozen.find(name).filter(|slot| !slot.dynamic));
+        let (handler, running, declared) = match static_slot {
+            Ok(Some(slot)) => {
+                live = None;
+                (&slot.handler, Some(slot.entry), Some(slot.entry))
+            }
+            Err(error) => {
+                call.early = Some(Box::new(error));
+                return call;
+            }
+            Ok(None) => match self.hold(name) {
+                Ok(Target::Static { handler, entry }) => {
                     live = None;
-                    (&slot.handler, Some(slot.entry), Some(slot.entry))
+                    (handler, Some(entry), Some(entry))
                 }
-                None => match self.hold(name) {
-                    Ok(Target::Static { handler, entry }) => {
-                        live = None;
-                        (handler, Some(entry), Some(entry))
-                    }
-                    Ok(Target::Live(held)) => {
-                        live = Some(held);
-                        let held = live.as_ref().expect("just set");
-                        (held.handler(), None, held.declared())
-                    }
-                    Err(error) => {
-                        call.early = Some(Box::new(error));
-                        return call;
-                    }
-                },
-            };
+                Ok(Target::Live(held)) => {
+                    live = Some(held);
+                    let held = live.as_ref().expect("just set");
+                    (held.handler(), None, held.declared())
+                }
+                Err(error) => {
+                    call.early = Some(Box::new(error));
+                    return call;
+                }
+            },
+        };
         let span = tracing::info_span!("handler", name);
         let timer = self.start(running);
         match span.in_scope(|| panic::catch_unwind(AssertUnwindSafe(|| f(handler)))) {
@@ -191,10 +197,17 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// A snapshot of the metrics of every name called through [`call`](Registry::call) or
     /// [`call_async`](Registry::call_async), sorted by name.
     ///
-    /// Names stay listed after they are unregistered. Each thread keeps its own counters (see
+    /// A name added at run time is listed until it is unregistered and its last call has ended
+    /// (its [`Drained`](crate::ChangeKind::Drained) change), so names that come and go do not
+    /// accumulate; declared names stay listed. Each thread keeps its own counters (see
     /// [`set_metrics`](Registry::set_metrics)); the snapshot adds them up, one thread at a time,
     /// so calls finishing meanwhile may or may not be included.
+    ///
+    /// # Panics
+    /// If the registry cannot be frozen, as [`get`](Registry::get).
+    #[track_caller]
     pub fn stats(&self) -> Vec<Stats> {
+        self.frozen();
         self.metrics.snapshot()
     }
 

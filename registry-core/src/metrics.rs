@@ -200,6 +200,13 @@ impl Metrics {
         usize::try_from(sum as isize).unwrap_or(0)
     }
 
+    /// Drops every thread's counters of a run-time name.
+    pub(crate) fn forget(&self, name: &str) {
+        for thread in self.threads.iter() {
+            thread.table.lock().remove(name);
+        }
+    }
+
     /// Adds up every thread's table, locking one at a time so that no call waits for long.
     pub(crate) fn snapshot(&self) -> Vec<Stats> {
         let mut sums: HashMap<String, Counters> = HashMap::new();

@@ -18,6 +18,19 @@ use crate::error::Location;
 /// hash of the name and a probe whose length the build fixed), never make the table slower.
 pub(crate) struct Overlay<F> {
     map: Option<HashMap<Box<str>, Arc<Live<F>>, RandomState>>,
+    /// The last version of every removed name (a tombstone), so that versions never go
+    /// backwards: a stale offer is refused whatever happened in between, and `register` of a
+    /// removed name continues from its last version. It costs one entry (the name and a
+    /// `u64`) per distinct name ever removed, kept for the life of the registry.
+    removed: Option<HashMap<Box<str>, u64, RandomState>>,
+}
+
+/// What a name holds in the overlay.
+pub(crate) enum Current<'a, F> {
+    Installed(&'a Live<F>),
+    /// Removed at this version.
+    Removed(u64),
+    Never,
 }
 
 /// One installed handler. Immutable once installed: a replacement is a new `Live`.
@@ -34,7 +47,21 @@ pub(crate) struct Live<F> {
 
 impl<F> Overlay<F> {
     pub(crate) const fn new() -> Self {
-        Overlay { map: None }
+        Overlay {
+            map: None,
+            removed: None,
+        }
+    }
+
+    /// The installed handler of `name`, or the version it had when it was removed.
+    pub(crate) fn current(&self, name: &str) -> Current<'_, F> {
+        if let Some(live) = self.get(name) {
+            return Current::Installed(live);
+        }
+        match self.removed.as_ref().and_then(|removed| removed.get(name)) {
+            Some(&version) => Current::Removed(version),
+            None => Current::Never,
+        }
     }
 
     pub(crate) fn get(&self, name: &str) -> Option<&Arc<Live<F>>> {
@@ -46,13 +73,21 @@ impl<F> Overlay<F> {
     }
 
     pub(crate) fn insert(&mut self, live: Live<F>) {
+        if let Some(removed) = &mut self.removed {
+            removed.remove(&*live.name);
+        }
         self.map
             .get_or_insert_with(HashMap::default)
             .insert(live.name.clone(), Arc::new(live));
     }
 
+    /// Removes `name`, leaving its version as a tombstone.
     pub(crate) fn remove(&mut self, name: &str) -> Option<Arc<Live<F>>> {
-        self.map.as_mut()?.remove(name)
+        let live = self.map.as_mut()?.remove(name)?;
+        self.removed
+            .get_or_insert_with(HashMap::default)
+            .insert(live.name.clone(), live.version);
+        Some(live)
     }
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<Live<F>>> {

@@ -10,7 +10,7 @@ use crate::drain::{Drain, Held, Target};
 use crate::entry::{EntryInfo, Kind, StaticEntry};
 use crate::error::{validate_name, Error, Location, MAX_NAME_LEN};
 use crate::frozen::{Frozen, Meta};
-use crate::overlay::{Live, Overlay};
+use crate::overlay::{Current, Live, Overlay};
 use crate::suggest;
 use crate::sync::{const_fn_unless_loom, AtomicUsize, OnceCell, Ordering, RwLock};
 
@@ -166,10 +166,24 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// Builds the frozen table from the `#[handler]` declarations, if that has not happened yet.
     ///
     /// Idempotent: every call returns the outcome of the first. Call it at startup to turn
-    /// duplicate names into a clean error instead of a panic at the first lookup.
+    /// duplicate names into a clean error instead of a panic at the first lookup. After a
+    /// failed freeze every method that returns a `Result` returns this error, and the others
+    /// ([`get`](Registry::get), [`contains`](Registry::contains), [`len`](Registry::len),
+    /// [`entries`](Registry::entries), [`stats`](Registry::stats)) panic with it.
+    ///
+    /// Declarations are collected once, here: a `#[handler]` in a library loaded later (with
+    /// `dlopen`) is not added, and unloading a library whose declarations a registry holds
+    /// leaves it pointing at unmapped code, so keep such libraries loaded for the life of the
+    /// process. A lookup from a constructor that runs before `main` may freeze the registry
+    /// before every constructor has submitted its declaration; look names up from `main`.
     ///
     /// # Errors
-    /// [`Error::Duplicate`] listing every name declared twice with both locations.
+    /// - [`Error::Duplicate`] listing every name declared twice, with both locations;
+    /// - [`Error::InvalidName`] for a declared name that breaks the naming rules (the macros
+    ///   reject those at compile time; names given to [`with_static`](Registry::with_static)
+    ///   are checked here);
+    /// - [`Error::MistypedDeclaration`] for a declaration whose value has another type (only a
+    ///   hand-written link-time entry can cause it).
     pub fn freeze(&self) -> Result<(), Error> {
         match self.frozen.get_or_init(|| self.build()) {
             Ok(_) => Ok(()),
@@ -200,10 +214,9 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
             }
         }
         if let Some(entry) = mistyped {
-            return Err(Error::SignatureMismatch {
+            return Err(Error::MistypedDeclaration {
                 name: entry.name.to_owned(),
                 expected: std::any::type_name::<F>(),
-                found: "a value of another type",
                 location: entry.location(),
             });
         }
@@ -223,20 +236,45 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
         Ok(frozen)
     }
 
+    /// The frozen table, built on first use, for the APIs without a `Result`: a registry that
+    /// cannot be frozen panics here, at the caller's line.
     #[inline]
+    #[track_caller]
     pub(crate) fn frozen(&self) -> &Frozen<F> {
         match self.frozen.get() {
             Some(Ok(frozen)) => frozen,
-            _ => self.frozen_slow(),
+            _ => self.frozen_or_panic(),
         }
     }
 
     #[cold]
-    fn frozen_slow(&self) -> &Frozen<F> {
-        match self.frozen.get_or_init(|| self.build()) {
+    #[track_caller]
+    fn frozen_or_panic(&self) -> &Frozen<F> {
+        match self.try_frozen_slow() {
             Ok(frozen) => frozen,
-            Err(error) => panic!("{error}"),
+            Err(error) => panic!(
+                "the registry of `{}` cannot be frozen: {error}\n(call `freeze()` at startup to get this as an error)",
+                std::any::type_name::<F>()
+            ),
         }
+    }
+
+    /// The frozen table, built on first use, for the APIs that return a `Result`: a registry
+    /// that cannot be frozen returns the error `freeze` reports.
+    #[inline]
+    pub(crate) fn try_frozen(&self) -> Result<&Frozen<F>, Error> {
+        match self.frozen.get() {
+            Some(Ok(frozen)) => Ok(frozen),
+            _ => self.try_frozen_slow(),
+        }
+    }
+
+    #[cold]
+    fn try_frozen_slow(&self) -> Result<&Frozen<F>, Error> {
+        self.frozen
+            .get_or_init(|| self.build())
+            .as_ref()
+            .map_err(Error::clone)
     }
 
     /// The handler registered under `name` (a primary name or an alias).
@@ -245,11 +283,17 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// and allocates nothing; so does a miss while no name has been added at run time.
     ///
     /// # Panics
-    /// If this is the first use of the registry and its declarations contain duplicate names
-    /// (call [`freeze`](Registry::freeze) at startup to get that as an error instead).
+    /// If the registry cannot be frozen (duplicate names among its declarations): the panic
+    /// names the clashes and points at this call. Call [`freeze`](Registry::freeze) at startup
+    /// to handle that as an error; [`lookup`](Registry::lookup) returns it instead.
     #[inline(always)] // the frozen lookup is only fast inlined into the caller (BENCHMARKS.md)
+    #[track_caller]
     pub fn get(&self, name: &str) -> Option<F> {
-        let frozen = self.frozen();
+        self.get_in(self.frozen(), name)
+    }
+
+    #[inline(always)]
+    fn get_in(&self, frozen: &Frozen<F>, name: &str) -> Option<F> {
         match frozen.find(name) {
             Some(slot) if !slot.dynamic => Some(slot.handler.clone()),
             Some(slot) => self.overlay_get(frozen.entries[slot.entry as usize].name),
@@ -275,7 +319,7 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// an overlay name (so a replacement cannot drop it mid-call).
     #[inline(always)]
     pub(crate) fn hold(&self, name: &str) -> Result<Target<'_, F>, Error> {
-        let frozen = self.frozen();
+        let frozen = self.try_frozen()?;
         let key = match frozen.find(name) {
             Some(slot) if !slot.dynamic => {
                 return Ok(Target::Static {
@@ -309,10 +353,11 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// registered name as a suggestion.
     ///
     /// # Errors
-    /// [`Error::NotFound`] when no handler has this name.
+    /// [`Error::NotFound`] when no handler has this name; the error of
+    /// [`freeze`](Registry::freeze) if the registry cannot be frozen.
     #[inline]
     pub fn lookup(&self, name: &str) -> Result<F, Error> {
-        match self.get(name) {
+        match self.get_in(self.try_frozen()?, name) {
             Some(handler) => Ok(handler),
             None => Err(self.not_found(name)),
         }
@@ -343,11 +388,19 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     }
 
     /// Whether `name` currently resolves to a handler.
+    ///
+    /// # Panics
+    /// If the registry cannot be frozen, as [`get`](Registry::get).
+    #[track_caller]
     pub fn contains(&self, name: &str) -> bool {
         self.get(name).is_some()
     }
 
     /// The number of handlers (not counting aliases), as [`entries`](Registry::entries) lists them.
+    ///
+    /// # Panics
+    /// If the registry cannot be frozen, as [`get`](Registry::get).
+    #[track_caller]
     pub fn len(&self) -> usize {
         let frozen = self.frozen();
         let fixed = frozen.entries.iter().filter(|meta| !meta.dynamic).count();
@@ -355,11 +408,19 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     }
 
     /// Whether the registry holds no handler at all.
+    ///
+    /// # Panics
+    /// If the registry cannot be frozen, as [`get`](Registry::get).
+    #[track_caller]
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
 
     /// A consistent snapshot of every handler, sorted by name, with the calls running on each.
+    ///
+    /// # Panics
+    /// If the registry cannot be frozen, as [`get`](Registry::get).
+    #[track_caller]
     pub fn entries(&self) -> Vec<EntryInfo> {
         let frozen = self.frozen();
         let mut entries: Vec<EntryInfo> = frozen
@@ -433,7 +494,8 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
         self.overlay.read().get(key).map(|live| live.location)
     }
 
-    /// Adds a handler under `name` at run time, at version 0.
+    /// Adds a handler under `name` at run time, at version 0, or, for a name that was removed,
+    /// at one past the version it had (versions of a name never go backwards).
     ///
     /// Also re-adds a `#[dynamic]` handler's name after [`unregister`](Registry::unregister).
     ///
@@ -441,7 +503,9 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// - [`Error::InvalidName`] if `name` breaks the naming rules (nothing changes);
     /// - [`Error::NotDynamic`] if a static declaration holds the name (static names are never
     ///   shadowed);
-    /// - [`Error::AlreadyRegistered`] if a run-time or `#[dynamic]` handler holds it.
+    /// - [`Error::AlreadyRegistered`] if a run-time or `#[dynamic]` handler holds it;
+    /// - [`Error::Stale`] if the name was removed at version `u64::MAX`;
+    /// - the error of [`freeze`](Registry::freeze) if the registry cannot be frozen.
     #[track_caller]
     pub fn register(&self, name: &str, handler: F) -> Result<(), Error> {
         let location = Location::caller();
@@ -449,38 +513,53 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
             name,
             location,
             |current| match current {
-                None => Ok(0),
-                Some(installed) => Err(Error::AlreadyRegistered {
+                Current::Never => Ok(0),
+                Current::Removed(last) => last.checked_add(1).ok_or(Error::Stale {
                     name: name.to_owned(),
-                    location: installed.location,
+                    current: last,
+                    offered: last,
+                }),
+                Current::Installed(live) => Err(Error::AlreadyRegistered {
+                    name: name.to_owned(),
+                    location: live.location,
                 }),
             },
             handler,
         )
     }
 
-    /// Installs `handler` under `name` only if `version` is newer than the installed one.
+    /// Installs `handler` under `name` only if `version` is newer than the installed one, or
+    /// than the version the name had when it was removed.
     ///
-    /// An absent name has no version, so any `version` installs it; `#[dynamic]` declarations
-    /// start at version 0.
+    /// A name that never had a handler has no version, so any `version` installs it;
+    /// `#[dynamic]` declarations start at version 0.
     ///
     /// # Errors
-    /// - [`Error::Stale`] if `version` is not greater than the installed version (nothing
-    ///   changes);
-    /// - [`Error::InvalidName`] and [`Error::NotDynamic`] as for [`register`](Registry::register).
+    /// - [`Error::Stale`] if `version` is not greater than the installed (or last removed)
+    ///   version (nothing changes);
+    /// - [`Error::InvalidName`] and [`Error::NotDynamic`] as for [`register`](Registry::register);
+    /// - the error of [`freeze`](Registry::freeze) if the registry cannot be frozen.
     #[track_caller]
     pub fn register_versioned(&self, name: &str, version: u64, handler: F) -> Result<(), Error> {
         let location = Location::caller();
         self.install(
             name,
             location,
-            |current| match current {
-                Some(installed) if version <= installed.version => Err(Error::Stale {
-                    name: name.to_owned(),
-                    current: installed.version,
-                    offered: version,
-                }),
-                _ => Ok(version),
+            |current| {
+                let last = match current {
+                    Current::Installed(live) => live.version,
+                    Current::Removed(last) => last,
+                    Current::Never => return Ok(version),
+                };
+                if version > last {
+                    Ok(version)
+                } else {
+                    Err(Error::Stale {
+                        name: name.to_owned(),
+                        current: last,
+                        offered: version,
+                    })
+                }
             },
             handler,
         )
@@ -492,13 +571,13 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
         &self,
         name: &str,
         location: Location,
-        decide: impl FnOnce(Option<&Live<F>>) -> Result<u64, Error>,
+        decide: impl FnOnce(Current<'_, F>) -> Result<u64, Error>,
         handler: F,
     ) -> Result<(), Error> {
         validate_name(name).map_err(|reason| Error::invalid_name(name, reason))?;
-        let (key, declared) = self.write_target(self.frozen(), name)?;
+        let (key, declared) = self.write_target(self.try_frozen()?, name)?;
         let mut overlay = self.overlay.write();
-        let version = decide(overlay.get(key).map(|live| &**live))?;
+        let version = decide(overlay.current(key))?;
         let live = Live {
             handler,
             name: key.into(),
@@ -568,11 +647,12 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// # Errors
     /// - [`Error::NotDynamic`] for static names;
     /// - [`Error::NotFound`] (with a suggestion) if no handler holds the name;
-    /// - [`Error::Stale`] if the version is already `u64::MAX` and cannot grow.
+    /// - [`Error::Stale`] if the version is already `u64::MAX` and cannot grow;
+    /// - the error of [`freeze`](Registry::freeze) if the registry cannot be frozen.
     #[track_caller]
     pub fn replace(&self, name: &str, handler: F) -> Result<F, Error> {
         let location = Location::caller();
-        let (key, _) = self.write_target(self.frozen(), name)?;
+        let (key, _) = self.write_target(self.try_frozen()?, name)?;
         let mut overlay = self.overlay.write();
         let Some(slot) = overlay.get_mut(key) else {
             drop(overlay);
@@ -603,11 +683,15 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// `#[dynamic]` name can be added back with [`register`](Registry::register).
     ///
     /// Calls already running on the handler finish on it, as with [`replace`](Registry::replace).
+    /// The registry remembers the name's version, so that re-adding it never goes back to an
+    /// older one: a few dozen bytes and the name, per distinct name removed, for the life of
+    /// the registry.
     ///
     /// # Errors
-    /// [`Error::NotDynamic`] for static names; [`Error::NotFound`] if no handler holds the name.
+    /// [`Error::NotDynamic`] for static names; [`Error::NotFound`] if no handler holds the
+    /// name; the error of [`freeze`](Registry::freeze) if the registry cannot be frozen.
     pub fn unregister(&self, name: &str) -> Result<F, Error> {
-        let (key, _) = self.write_target(self.frozen(), name)?;
+        let (key, _) = self.write_target(self.try_frozen()?, name)?;
         let mut overlay = self.overlay.write();
         let Some(retired) = overlay.remove(key) else {
             drop(overlay);
