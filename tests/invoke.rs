@@ -333,11 +333,11 @@ async fn a_finished_handler_wins_over_a_signal_that_fired_too() {
     assert_eq!(outcome, Ok(9));
 }
 
-/// A span's name and its `name` field.
-type SpanSeen = (&'static str, String);
+/// A span's target, name and `name` field.
+type SpanSeen = (&'static str, &'static str, String);
 
-/// A subscriber that remembers each span's name and `name` field, and which span each event
-/// was emitted in.
+/// A subscriber that remembers each span's target, name and `name` field, and which span each
+/// event was emitted in.
 #[derive(Default)]
 struct Recorder {
     spans: Mutex<Vec<SpanSeen>>,
@@ -370,7 +370,7 @@ impl Subscriber for Recorder {
         let mut name = String::new();
         span.record(&mut Fields(&mut name, "name"));
         let mut spans = self.spans.lock().unwrap();
-        spans.push((span.metadata().name(), name));
+        spans.push((span.metadata().target(), span.metadata().name(), name));
         Id::from_u64(spans.len() as u64)
     }
 
@@ -416,7 +416,8 @@ fn handlers_run_inside_a_handler_span_named_after_the_call() {
         assert_eq!(doubled, Ok(8));
     });
     let events = recorder.events.lock().unwrap();
-    let handler = |name: &str| Some(("handler", name.to_owned()));
+    // The target lets `RUST_LOG=handler_registry=info` select the spans.
+    let handler = |name: &str| Some(("handler_registry", "handler", name.to_owned()));
     assert!(
         events.contains(&("squaring".into(), handler("sq"))),
         "{events:?}"

@@ -26,11 +26,10 @@ pub(crate) struct Slot<F> {
 /// input never inserts, and input longer than the longest name is turned away before hashing, so
 /// a lookup's work is bounded whatever the input (no flooding, no probe sequences).
 ///
-/// Chosen by measurement (`benches/lookup.rs`, see BENCHMARKS.md): hashbrown's `HashTable` with
-/// foldhash cost 5.8-7.5 ns per hit and 3.9-6.9 ns per miss on 16-4096 names, 1.1x and 1.35x a
-/// frozen FxHash `HashMap`; this table costs 4.9-6.8 ns per hit and 2.5-2.8 ns per miss
-/// (0.86x-0.96x), because most misses stop at the pilot's fingerprint, the slot index is an XOR
-/// and a shift with no probe loop, and names of 8-32 bytes are compared as words, not by libc.
+/// Chosen by measurement over hashbrown's `HashTable` and other layouts (`benches/lookup.rs`;
+/// the figures are in BENCHMARKS.md, "The frozen table's design"): most misses stop at the
+/// pilot's fingerprint, the slot index is an XOR and a shift with no probe loop, and names of
+/// 8-32 bytes are compared as words, not by libc.
 pub(crate) struct Frozen<F> {
     seed: [u64; 2],
     /// Longest name in the table: longer (and empty) input misses without being hashed.
@@ -83,7 +82,7 @@ impl<F: Clone> Frozen<F> {
         }
 
         // About two names per bucket and a load factor between 0.4 and 0.8 keep the pilot
-        // search short: freezing 100k names takes a few milliseconds.
+        // search short (freeze times are in BENCHMARKS.md).
         let buckets = (names.len() / 2).next_power_of_two();
         let slots = (names.len() + names.len() / 4).next_power_of_two().max(2);
         let slot_shift = 64 - slots.trailing_zeros();
