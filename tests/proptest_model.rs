@@ -90,10 +90,12 @@ enum Outcome {
     Stale { current: u64, offered: u64 },
 }
 
-/// The plain model: static names and the run-time names with (tag, version).
+/// The plain model: static names, the run-time names with (tag, version), and the last version
+/// of every removed name (versions of a name never go backwards).
 struct Model {
     statics: HashMap<&'static str, u8>,
     dynamic: HashMap<String, (u8, u64)>,
+    removed: HashMap<String, u64>,
 }
 
 impl Model {
@@ -121,7 +123,19 @@ impl Model {
         if self.dynamic.contains_key(name) {
             return Outcome::AlreadyRegistered;
         }
-        self.dynamic.insert(name.to_owned(), (tag, 0));
+        // A removed name continues from its last version.
+        let version = match self.removed.get(name) {
+            None => 0,
+            Some(&u64::MAX) => {
+                return Outcome::Stale {
+                    current: u64::MAX,
+                    offered: u64::MAX,
+                }
+            }
+            Some(&last) => last + 1,
+        };
+        self.removed.remove(name);
+        self.dynamic.insert(name.to_owned(), (tag, version));
         Outcome::Done
     }
 
@@ -148,7 +162,10 @@ impl Model {
         }
         match self.dynamic.remove(name) {
             None => Outcome::NotFound,
-            Some((tag, _)) => Outcome::Handler(tag),
+            Some((tag, version)) => {
+                self.removed.insert(name.to_owned(), version);
+                Outcome::Handler(tag)
+            }
         }
     }
 
@@ -159,9 +176,14 @@ impl Model {
         if let Err(outcome) = self.writable(name) {
             return outcome;
         }
-        match self.dynamic.get(name) {
-            Some(&(_, current)) if offered <= current => Outcome::Stale { current, offered },
+        let last = match self.dynamic.get(name) {
+            Some(&(_, current)) => Some(current),
+            None => self.removed.get(name).copied(),
+        };
+        match last {
+            Some(current) if offered <= current => Outcome::Stale { current, offered },
             _ => {
+                self.removed.remove(name);
                 self.dynamic.insert(name.to_owned(), (tag, offered));
                 Outcome::Done
             }
@@ -349,7 +371,7 @@ proptest! {
     #[test]
     fn standalone_registry_matches_the_model(ops in prop::collection::vec(op(), 1..120)) {
         let registry = Registry::<Handler>::new();
-        let mut model = Model { statics: HashMap::new(), dynamic: HashMap::new() };
+        let mut model = Model { statics: HashMap::new(), dynamic: HashMap::new(), removed: HashMap::new() };
         run(&registry, &mut model, &ops);
     }
 
@@ -362,6 +384,7 @@ proptest! {
         let mut model = Model {
             statics: STATICS.into_iter().collect(),
             dynamic: HashMap::new(),
+            removed: HashMap::new(),
         };
         run(&registry, &mut model, &ops);
     }
