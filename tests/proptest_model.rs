@@ -199,6 +199,7 @@ fn observe(registry: &Registry<Handler>, name: &str, result: Result<Option<u8>, 
         Err(Error::InvalidName {
             name: shown,
             reason,
+            ..
         }) => {
             named(&shown);
             Outcome::InvalidName(reason)
@@ -214,6 +215,7 @@ fn observe(registry: &Registry<Handler>, name: &str, result: Result<Option<u8>, 
         Err(Error::NotFound {
             name: shown,
             suggestion,
+            ..
         }) => {
             named(&shown);
             if let Some(suggestion) = suggestion {
@@ -232,6 +234,7 @@ fn observe(registry: &Registry<Handler>, name: &str, result: Result<Option<u8>, 
             name: shown,
             current,
             offered,
+            ..
         }) => {
             named(&shown);
             Outcome::Stale { current, offered }
