@@ -65,6 +65,14 @@ fn ident(x: u64) -> u64 {
     x
 }
 
+/// The handler's name and the panic message of a call that panicked.
+fn panicked(outcome: Result<u64, Error>) -> (String, String) {
+    match outcome {
+        Err(Error::Panicked { name, message, .. }) => (name, message),
+        other => panic!("expected Panicked, got {other:?}"),
+    }
+}
+
 /// Every entry as (name, kind): what must survive the faults unchanged.
 fn state<F: Copy + Send + Sync + 'static>(registry: &Registry<F>) -> Vec<(String, Kind)> {
     registry
@@ -92,18 +100,12 @@ fn panicking_handlers_under_load_leave_the_registry_intact() {
                 let own = format!("worker.{t}");
                 for round in 0..ROUNDS {
                     assert_eq!(
-                        registry.call("boom", |boom| boom(round)),
-                        Err(Error::Panicked {
-                            name: "boom".to_owned(),
-                            message: format!("injected panic {round}"),
-                        })
+                        panicked(registry.call("boom", |boom| boom(round))),
+                        ("boom".into(), format!("injected panic {round}"))
                     );
                     assert_eq!(
-                        registry.call("opaque", |opaque| opaque(round)),
-                        Err(Error::Panicked {
-                            name: "opaque".to_owned(),
-                            message: "the panic payload is not a string".to_owned(),
-                        })
+                        panicked(registry.call("opaque", |opaque| opaque(round))),
+                        ("opaque".into(), "the panic payload is not a string".into())
                     );
                     // A handler taken out with `get` panics in the caller only.
                     let direct = registry.get("boom").unwrap();
@@ -410,22 +412,32 @@ fn faulty_async_handlers_resolve_every_call() {
         outcomes
     });
     for (i, outcome) in outcomes {
-        let expected = match i % 4 {
-            0 => Ok(i + 1),
-            1 => Err(Error::Panicked {
-                name: "later".to_owned(),
-                message: format!("injected async panic {i}"),
-            }),
-            2 => Err(Error::Panicked {
-                name: "at_once".to_owned(),
-                message: format!("injected panic before the future exists {i}"),
-            }),
-            _ => Err(Error::TimedOut {
-                name: "never".to_owned(),
-                after: Duration::from_millis(20),
-            }),
-        };
-        assert_eq!(outcome, expected, "call {i}");
+        match i % 4 {
+            0 => assert_eq!(outcome, Ok(i + 1), "call {i}"),
+            1 => assert_eq!(
+                panicked(outcome),
+                ("later".into(), format!("injected async panic {i}")),
+                "call {i}"
+            ),
+            2 => assert_eq!(
+                panicked(outcome),
+                (
+                    "at_once".into(),
+                    format!("injected panic before the future exists {i}")
+                ),
+                "call {i}"
+            ),
+            _ => {
+                let Err(Error::TimedOut { name, after, .. }) = &outcome else {
+                    panic!("call {i}: expected TimedOut, got {outcome:?}");
+                };
+                assert_eq!(
+                    (name.as_str(), *after),
+                    ("never", Duration::from_millis(20)),
+                    "call {i}"
+                );
+            }
+        }
     }
     assert_eq!(state(&jobs), before);
 }

@@ -156,6 +156,7 @@ fn near_misses_never_resolve_and_never_panic() {
             Err(Error::NotFound {
                 name: reported,
                 suggestion,
+                ..
             }) => {
                 assert_names(&reported, &name);
                 if let Some(suggestion) = suggestion {
@@ -216,6 +217,7 @@ fn suggestions_do_bounded_work_on_huge_names() {
         Err(Error::NotFound {
             name: reported,
             suggestion,
+            ..
         }) => {
             assert_names(&reported, name);
             suggestion
@@ -298,6 +300,7 @@ fn registering_invalid_names_is_refused_and_changes_nothing() {
                 Err(Error::InvalidName {
                     name: reported,
                     reason: got,
+                    ..
                 }) => {
                     assert_eq!(got, reason, "{shown}");
                     assert_names(&reported, &name);

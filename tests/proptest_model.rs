@@ -221,6 +221,7 @@ fn observe(registry: &Registry<Handler>, name: &str, result: Result<Option<u8>, 
         Err(Error::InvalidName {
             name: shown,
             reason,
+            ..
         }) => {
             named(&shown);
             Outcome::InvalidName(reason)
@@ -236,6 +237,7 @@ fn observe(registry: &Registry<Handler>, name: &str, result: Result<Option<u8>, 
         Err(Error::NotFound {
             name: shown,
             suggestion,
+            ..
         }) => {
             named(&shown);
             if let Some(suggestion) = suggestion {
@@ -254,6 +256,7 @@ fn observe(registry: &Registry<Handler>, name: &str, result: Result<Option<u8>, 
             name: shown,
             current,
             offered,
+            ..
         }) => {
             named(&shown);
             Outcome::Stale { current, offered }

@@ -127,14 +127,18 @@ fn worker(t: usize, start: &Barrier) -> (Model, [u64; 8]) {
                 let offered = rng.below(64);
                 let result = STRESS.register_versioned(name, offered, handler);
                 match model.get(name).copied() {
-                    Some((_, current)) if offered <= current => assert_eq!(
-                        result,
-                        Err(Error::Stale {
-                            name: name.clone(),
-                            current,
-                            offered
-                        })
-                    ),
+                    Some((_, current)) if offered <= current => {
+                        let Err(Error::Stale {
+                            name: shown,
+                            current: installed,
+                            offered: refused,
+                            ..
+                        }) = &result
+                        else {
+                            panic!("register_versioned {name} {offered}: {result:?}");
+                        };
+                        assert_eq!((shown, *installed, *refused), (name, current, offered));
+                    }
                     _ => {
                         assert_eq!(result, Ok(()), "register_versioned {name} {offered}");
                         model.insert(name.clone(), (tag, offered));

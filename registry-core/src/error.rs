@@ -143,10 +143,25 @@ impl fmt::Display for NameError {
 /// Everything that can go wrong when registering, looking up or replacing a handler.
 ///
 /// Every message says what to do next and, where a handler is involved, where it is defined.
+///
+/// The enum and each of its variants are non-exhaustive, so variants and fields can be added
+/// without a breaking change: match with a wildcard arm and with `..` in every variant pattern.
+/// Other crates cannot build a variant, so they check an error by matching it, not with `==`.
+///
+/// ```
+/// use registry_core::{Error, Registry};
+///
+/// let math: Registry<fn(i32, i32) -> i32> = Registry::new();
+/// match math.lookup("add") {
+///     Err(Error::NotFound { name, .. }) => assert_eq!(name, "add"),
+///     other => panic!("expected NotFound, got {other:?}"),
+/// }
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Error {
     /// No handler has this name. `suggestion` is the closest registered name, when one is close.
+    #[non_exhaustive]
     NotFound {
         /// The name looked up (cut to a readable length).
         name: String,
@@ -154,6 +169,7 @@ pub enum Error {
         suggestion: Option<String>,
     },
     /// The default registry holds this name, but with another signature.
+    #[non_exhaustive]
     SignatureMismatch {
         /// The handler's name.
         name: String,
@@ -167,6 +183,7 @@ pub enum Error {
     /// A declaration submitted to a typed registry holds a value of another type than the
     /// registry's declarations. `#[handler]` coerces every function to the registry's type, so
     /// only a hand-written submission of the hidden link-time entry can cause it.
+    #[non_exhaustive]
     MistypedDeclaration {
         /// The declared name.
         name: String,
@@ -176,11 +193,13 @@ pub enum Error {
         location: Location,
     },
     /// Two or more declarations share a name (primary names and aliases alike).
+    #[non_exhaustive]
     Duplicate {
         /// Every clash, sorted by name.
         clashes: Vec<Clash>,
     },
     /// The name belongs to a static handler, which cannot be replaced, removed or shadowed.
+    #[non_exhaustive]
     NotDynamic {
         /// The handler's name.
         name: String,
@@ -188,6 +207,7 @@ pub enum Error {
         location: Location,
     },
     /// A run-time or `#[dynamic]` handler already holds the name.
+    #[non_exhaustive]
     AlreadyRegistered {
         /// The handler's name.
         name: String,
@@ -197,6 +217,7 @@ pub enum Error {
     /// `register_versioned` offered a version that is not newer than the installed one (or
     /// than the one the name had when it was removed), or a version cannot grow past
     /// `u64::MAX`.
+    #[non_exhaustive]
     Stale {
         /// The handler's name.
         name: String,
@@ -206,6 +227,7 @@ pub enum Error {
         offered: u64,
     },
     /// The name breaks the naming rules (see [`validate_name`]).
+    #[non_exhaustive]
     InvalidName {
         /// The rejected name (cut to a readable length).
         name: String,
@@ -213,11 +235,13 @@ pub enum Error {
         reason: NameError,
     },
     /// Names a program requires at startup are not registered.
+    #[non_exhaustive]
     Missing {
         /// Every required name that is not registered, in the order asked.
         names: Vec<String>,
     },
     /// The handler panicked; the registry and the caller keep working.
+    #[non_exhaustive]
     Panicked {
         /// The handler's name.
         name: String,
@@ -225,6 +249,7 @@ pub enum Error {
         message: String,
     },
     /// The handler did not finish before its deadline; its future was dropped.
+    #[non_exhaustive]
     TimedOut {
         /// The handler's name.
         name: String,
@@ -232,12 +257,14 @@ pub enum Error {
         after: std::time::Duration,
     },
     /// The call was cancelled before the handler finished; its future was dropped.
+    #[non_exhaustive]
     Cancelled {
         /// The handler's name.
         name: String,
     },
     /// [`Registry::drained`](crate::Registry::drained) timed out: calls that started before the
     /// latest change of the name are still running on a retired handler.
+    #[non_exhaustive]
     DrainTimeout {
         /// The name waited for.
         name: String,

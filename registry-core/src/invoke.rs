@@ -314,8 +314,9 @@ impl<'a, F: Clone + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C
     /// let call = jobs
     ///     .call_async("forever", |forever| forever())
     ///     .timeout(Duration::from_secs(5), |_| std::future::ready(()));
-    /// let after = Duration::from_secs(5);
-    /// assert_eq!(block_on(call), Err(Error::TimedOut { name: "forever".into(), after }));
+    /// let outcome = block_on(call);
+    /// let Err(Error::TimedOut { name, after, .. }) = &outcome else { panic!("{outcome:?}") };
+    /// assert_eq!((name.as_str(), *after), ("forever", Duration::from_secs(5)));
     /// # fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
     /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     /// #     let mut future = std::pin::pin!(future);
@@ -361,7 +362,9 @@ impl<'a, F: Clone + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C
     /// let call = jobs
     ///     .call_async("forever", |forever| forever())
     ///     .cancel_on(std::future::ready(()));
-    /// assert_eq!(block_on(call), Err(Error::Cancelled { name: "forever".into() }));
+    /// let outcome = block_on(call);
+    /// let Err(Error::Cancelled { name, .. }) = &outcome else { panic!("{outcome:?}") };
+    /// assert_eq!(name, "forever");
     /// # fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
     /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     /// #     let mut future = std::pin::pin!(future);
