@@ -106,8 +106,8 @@ fn four_writers_give_a_gap_free_sequence_in_per_name_order() {
             "gap or reorder at {change:?}"
         );
     }
-    // Per name, each round reads: registered 0, replaced 1, drained 0, unregistered 1,
-    // drained 1 (the drain of version 0 follows its replacement, the rest is fixed).
+    // Per name, round k reads: registered 2k, replaced 2k+1, drained 2k, unregistered 2k+1,
+    // drained 2k+1 (a name added back continues from the version it was removed at).
     let mut per_name: HashMap<&str, Vec<(ChangeKind, u64)>> = HashMap::new();
     for change in &seen {
         per_name
@@ -117,14 +117,16 @@ fn four_writers_give_a_gap_free_sequence_in_per_name_order() {
     }
     assert_eq!(per_name.len(), WRITERS);
     for (name, kinds) in per_name {
-        let round = [
-            (ChangeKind::Registered, 0),
-            (ChangeKind::Replaced, 1),
-            (ChangeKind::Drained, 0),
-            (ChangeKind::Unregistered, 1),
-            (ChangeKind::Drained, 1),
-        ];
-        let expected: Vec<_> = (0..ROUNDS).flat_map(|_| round).collect();
+        let round = |k: u64| {
+            [
+                (ChangeKind::Registered, 2 * k),
+                (ChangeKind::Replaced, 2 * k + 1),
+                (ChangeKind::Drained, 2 * k),
+                (ChangeKind::Unregistered, 2 * k + 1),
+                (ChangeKind::Drained, 2 * k + 1),
+            ]
+        };
+        let expected: Vec<_> = (0..ROUNDS).flat_map(round).collect();
         assert_eq!(kinds, expected, "{name}");
     }
 }

@@ -31,11 +31,12 @@ impl AnyHandler {
     /// or removed and its last call has finished (see [`Registry::drained`]).
     ///
     /// ```
-    /// use registry_core::{AnyHandler, Registry};
+    /// # extern crate registry_core as handler_registry;
+    /// use handler_registry::{AnyHandler, Registry};
     /// let reg: Registry<AnyHandler> = Registry::new();
     /// reg.register("double", AnyHandler::new((|x| x * 2) as fn(i32) -> i32))?;
     /// assert_eq!(reg.get_as::<fn(i32) -> i32>("double")?(21), 42);
-    /// # Ok::<(), registry_core::Error>(())
+    /// # Ok::<(), handler_registry::Error>(())
     /// ```
     pub fn new<F: Any + Send + Sync>(handler: F) -> Self {
         AnyHandler {
@@ -136,7 +137,8 @@ impl RegistryDecl for HANDLERS {
 /// The handler `name` from the default registry [`HANDLERS`], as an `F`.
 ///
 /// ```
-/// use registry_core::{get, Error};
+/// # extern crate registry_core as handler_registry;
+/// use handler_registry::{get, Error};
 ///
 /// // `#[handler("math.add")] fn add(a: i32, b: i32) -> i32` would make this `Ok(add)`; this
 /// // doctest declares no handler, so the name is unknown.

@@ -107,7 +107,8 @@ impl fmt::Debug for Change {
 /// next receive returns one [`ChangeKind::Lagged`] change saying how many.
 ///
 /// ```
-/// use registry_core::{ChangeKind, Registry};
+/// # extern crate registry_core as handler_registry;
+/// use handler_registry::{ChangeKind, Registry};
 ///
 /// let hooks: Registry<fn() -> u8> = Registry::new();
 /// let mut changes = hooks.subscribe();
@@ -121,7 +122,7 @@ impl fmt::Debug for Change {
 ///     seen,
 ///     [(ChangeKind::Registered, 0), (ChangeKind::Replaced, 1), (ChangeKind::Drained, 0)]
 /// );
-/// # Ok::<(), registry_core::Error>(())
+/// # Ok::<(), handler_registry::Error>(())
 /// ```
 pub struct Changes {
     queue: Arc<Queue>,

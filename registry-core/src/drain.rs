@@ -255,16 +255,17 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// wait for its primary name. Calls that start after `drained` was called do not delay it.
     ///
     /// ```
+    /// # extern crate registry_core as handler_registry;
     /// use std::sync::Arc;
     /// use std::time::Duration;
-    /// use registry_core::Registry;
+    /// use handler_registry::Registry;
     ///
     /// let hooks: Registry<Arc<dyn Fn() -> u32 + Send + Sync>> = Registry::new();
     /// hooks.register("answer", Arc::new(|| 41))?;
     /// hooks.replace("answer", Arc::new(|| 42))?;
     /// // No call was running on the old handler: it is already dropped.
     /// hooks.drained("answer", Duration::from_secs(1))?;
-    /// # Ok::<(), registry_core::Error>(())
+    /// # Ok::<(), handler_registry::Error>(())
     /// ```
     ///
     /// # Errors
@@ -285,15 +286,21 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// with `timeout` to make the deadline. Waiting blocks no thread.
     ///
     /// ```
+    /// # extern crate registry_core as handler_registry;
     /// use std::sync::Arc;
     /// use std::time::Duration;
-    /// use registry_core::Registry;
+    /// use handler_registry::Registry;
     ///
+    /// # async fn example() -> Result<(), handler_registry::Error> {
     /// let hooks: Registry<Arc<dyn Fn() -> u32 + Send + Sync>> = Registry::new();
     /// hooks.register("answer", Arc::new(|| 41))?;
     /// hooks.replace("answer", Arc::new(|| 42))?;
-    /// // With tokio: `hooks.drained_async("answer", timeout, tokio::time::sleep).await?`
-    /// let drained = hooks.drained_async("answer", Duration::from_secs(1), |_| std::future::pending::<()>());
+    /// // With tokio: `.drained_async("answer", timeout, tokio::time::sleep)`. Here, a deadline
+    /// // that never comes.
+    /// let sleep = |_| std::future::pending::<()>();
+    /// hooks.drained_async("answer", Duration::from_secs(1), sleep).await?;
+    /// # Ok(())
+    /// # }
     /// # fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
     /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     /// #     let mut future = std::pin::pin!(future);
@@ -303,8 +310,7 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// #         }
     /// #     }
     /// # }
-    /// block_on(drained)?;
-    /// # Ok::<(), registry_core::Error>(())
+    /// # block_on(example()).unwrap();
     /// ```
     ///
     /// # Errors

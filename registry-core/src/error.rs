@@ -98,7 +98,8 @@ pub const MAX_NAME_LEN: usize = 256;
 /// whitespace and no control characters. `#[handler]` applies the same rules at compile time.
 ///
 /// ```
-/// use registry_core::{validate_name, NameError};
+/// # extern crate registry_core as handler_registry;
+/// use handler_registry::{validate_name, NameError};
 /// assert_eq!(validate_name("order.refresh"), Ok(()));
 /// assert_eq!(validate_name("two words"), Err(NameError::Whitespace { at: 3 }));
 /// ```
@@ -149,7 +150,8 @@ impl fmt::Display for NameError {
 /// Other crates cannot build a variant, so they check an error by matching it, not with `==`.
 ///
 /// ```
-/// use registry_core::{Error, Registry};
+/// # extern crate registry_core as handler_registry;
+/// use handler_registry::{Error, Registry};
 ///
 /// let math: Registry<fn(i32, i32) -> i32> = Registry::new();
 /// match math.lookup("add") {

@@ -38,7 +38,8 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     ///   [`EntryInfo::in_flight`](crate::EntryInfo::in_flight) until then.
     ///
     /// ```
-    /// use registry_core::{Error, Registry};
+    /// # extern crate registry_core as handler_registry;
+    /// use handler_registry::{Error, Registry};
     ///
     /// let math: Registry<fn(i32, i32) -> i32> = Registry::new();
     /// math.register("add", |a, b| a + b)?;
@@ -108,14 +109,18 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// `#[dynamic]` or run-time handler is kept alive until the call resolves or is dropped.
     ///
     /// ```
-    /// use registry_core::{BoxFuture, Registry};
+    /// # extern crate registry_core as handler_registry;
+    /// use handler_registry::{BoxFuture, Registry};
     ///
     /// type Job = fn(u32) -> BoxFuture<'static, u32>;
+    /// # async fn example() -> Result<(), handler_registry::Error> {
     /// let jobs: Registry<Job> = Registry::new();
     /// jobs.register("double", |x| Box::pin(async move { x * 2 }))?;
     ///
-    /// // With a runtime: `let output = jobs.call_async("double", |double| double(21)).await;`
-    /// let output = block_on(jobs.call_async("double", |double| double(21)));
+    /// let output = jobs.call_async("double", |double| double(21)).await?;
+    /// assert_eq!(output, 42);
+    /// # Ok(())
+    /// # }
     /// # fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
     /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     /// #     let mut future = std::pin::pin!(future);
@@ -125,8 +130,7 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// #         }
     /// #     }
     /// # }
-    /// assert_eq!(output?, 42);
-    /// # Ok::<(), registry_core::Error>(())
+    /// # block_on(example()).unwrap();
     /// ```
     pub fn call_async<'a, Fut: Future>(
         &'a self,
@@ -223,14 +227,15 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// lookup, a disabled span check and a panic guard.
     ///
     /// ```
-    /// use registry_core::Registry;
+    /// # extern crate registry_core as handler_registry;
+    /// use handler_registry::Registry;
     ///
     /// let hot: Registry<fn(u8) -> u8> = Registry::new();
     /// hot.register("inc", |x| x + 1)?;
     /// hot.set_metrics(false);
     /// assert_eq!(hot.call("inc", |inc| inc(1))?, 2);
     /// assert!(hot.stats().is_empty());
-    /// # Ok::<(), registry_core::Error>(())
+    /// # Ok::<(), handler_registry::Error>(())
     /// ```
     pub fn set_metrics(&self, enabled: bool) {
         self.metrics.set_enabled(enabled);
@@ -303,20 +308,24 @@ impl<'a, F: Clone + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C
     /// `tokio::time::sleep` or `async_io::Timer::after`.
     ///
     /// ```
+    /// # extern crate registry_core as handler_registry;
     /// use std::time::Duration;
-    /// use registry_core::{BoxFuture, Error, Registry};
+    /// use handler_registry::{BoxFuture, Error, Registry};
     ///
+    /// # async fn example() -> Result<(), Error> {
     /// let jobs: Registry<fn() -> BoxFuture<'static, ()>> = Registry::new();
     /// jobs.register("forever", || Box::pin(std::future::pending()))?;
     ///
-    /// // With tokio: `.timeout(Duration::from_secs(5), tokio::time::sleep).await`. Here, a timer
-    /// // that has already fired.
-    /// let call = jobs
+    /// // With tokio: `.timeout(Duration::from_secs(5), tokio::time::sleep)`. Here, a timer that
+    /// // has already fired.
+    /// let outcome = jobs
     ///     .call_async("forever", |forever| forever())
-    ///     .timeout(Duration::from_secs(5), |_| std::future::ready(()));
-    /// let outcome = block_on(call);
+    ///     .timeout(Duration::from_secs(5), |_| std::future::ready(()))
+    ///     .await;
     /// let Err(Error::TimedOut { name, after, .. }) = &outcome else { panic!("{outcome:?}") };
     /// assert_eq!((name.as_str(), *after), ("forever", Duration::from_secs(5)));
+    /// # Ok(())
+    /// # }
     /// # fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
     /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     /// #     let mut future = std::pin::pin!(future);
@@ -326,7 +335,7 @@ impl<'a, F: Clone + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C
     /// #         }
     /// #     }
     /// # }
-    /// # Ok::<(), Error>(())
+    /// # block_on(example()).unwrap();
     /// ```
     pub fn timeout<S, D2>(self, after: Duration, sleep: S) -> AsyncCall<'a, F, Fut, D2, C>
     where
@@ -352,19 +361,23 @@ impl<'a, F: Clone + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C
     /// receiver, `CancellationToken::cancelled_owned()`, or a shutdown notification.
     ///
     /// ```
-    /// use registry_core::{BoxFuture, Error, Registry};
+    /// # extern crate registry_core as handler_registry;
+    /// use handler_registry::{BoxFuture, Error, Registry};
     ///
+    /// # async fn example() -> Result<(), Error> {
     /// let jobs: Registry<fn() -> BoxFuture<'static, ()>> = Registry::new();
     /// jobs.register("forever", || Box::pin(std::future::pending()))?;
     ///
-    /// // With tokio-util: `.cancel_on(shutdown.cancelled_owned()).await`. Here, a signal that
-    /// // has already fired.
-    /// let call = jobs
+    /// // With tokio-util: `.cancel_on(shutdown.cancelled_owned())`. Here, a signal that has
+    /// // already fired.
+    /// let outcome = jobs
     ///     .call_async("forever", |forever| forever())
-    ///     .cancel_on(std::future::ready(()));
-    /// let outcome = block_on(call);
+    ///     .cancel_on(std::future::ready(()))
+    ///     .await;
     /// let Err(Error::Cancelled { name, .. }) = &outcome else { panic!("{outcome:?}") };
     /// assert_eq!(name, "forever");
+    /// # Ok(())
+    /// # }
     /// # fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
     /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
     /// #     let mut future = std::pin::pin!(future);
@@ -374,7 +387,7 @@ impl<'a, F: Clone + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C
     /// #         }
     /// #     }
     /// # }
-    /// # Ok::<(), Error>(())
+    /// # block_on(example()).unwrap();
     /// ```
     pub fn cancel_on<C2: Future>(self, signal: C2) -> AsyncCall<'a, F, Fut, D, C2> {
         AsyncCall {

@@ -245,7 +245,8 @@ impl Metrics {
 /// Calls through an alias count under the handler's primary name.
 ///
 /// ```
-/// use registry_core::Registry;
+/// # extern crate registry_core as handler_registry;
+/// use handler_registry::Registry;
 ///
 /// let jobs: Registry<fn(u64) -> u64> = Registry::new();
 /// jobs.register("square", |x| x * x)?;
@@ -257,7 +258,7 @@ impl Metrics {
 /// assert_eq!(stats[0].calls(), 2);
 /// assert_eq!(stats[0].panics(), 0);
 /// assert!(stats[0].max_time() <= stats[0].total_time());
-/// # Ok::<(), registry_core::Error>(())
+/// # Ok::<(), handler_registry::Error>(())
 /// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stats {

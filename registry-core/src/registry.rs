@@ -35,7 +35,8 @@ use crate::sync::{const_fn_unless_loom, AtomicUsize, OnceCell, Ordering, RwLock}
 /// key at run time, and "did you mean" does bounded work on a name of any length.
 ///
 /// ```
-/// use registry_core::{Error, Registry};
+/// # extern crate registry_core as handler_registry;
+/// use handler_registry::{Error, Registry};
 ///
 /// let math: Registry<fn(i32, i32) -> i32> = Registry::new();
 /// math.register("add", |a, b| a + b)?;
@@ -134,10 +135,11 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// Fails with [`Error::Duplicate`] or [`Error::InvalidName`] like a declared registry would.
     ///
     /// ```
-    /// use registry_core::Registry;
+    /// # extern crate registry_core as handler_registry;
+    /// use handler_registry::Registry;
     /// let ops = Registry::<fn(u8) -> u8>::with_static([("inc", (|x| x + 1) as fn(u8) -> u8)])?;
     /// assert_eq!(ops.get("inc").map(|f| f(1)), Some(2));
-    /// # Ok::<(), registry_core::Error>(())
+    /// # Ok::<(), handler_registry::Error>(())
     /// ```
     #[track_caller]
     pub fn with_static(
@@ -630,8 +632,9 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// that, and [`subscribe`](Registry::subscribe) reports it as [`ChangeKind::Drained`].
     ///
     /// ```
+    /// # extern crate registry_core as handler_registry;
     /// use std::sync::Arc;
-    /// use registry_core::Registry;
+    /// use handler_registry::Registry;
     ///
     /// type Hook = Arc<dyn Fn(&str) -> String + Send + Sync>;
     /// let hooks: Registry<Hook> = Registry::new();
@@ -641,7 +644,7 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// let previous = hooks.replace("greet", Arc::new(move |who: &str| format!("{greeting} {who}")))?;
     /// assert_eq!(previous("ann"), "hello ann");
     /// assert_eq!(hooks.call("greet", |greet| greet("ann"))?, "ahoy ann");
-    /// # Ok::<(), registry_core::Error>(())
+    /// # Ok::<(), handler_registry::Error>(())
     /// ```
     ///
     /// # Errors

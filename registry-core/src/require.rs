@@ -11,7 +11,8 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// Also freezes the registry, so duplicate declarations are reported here too.
     ///
     /// ```
-    /// use registry_core::{Error, Registry};
+    /// # extern crate registry_core as handler_registry;
+    /// use handler_registry::{Error, Registry};
     ///
     /// let ops: Registry<fn(i64) -> i64> = Registry::new();
     /// ops.register("neg", |x| -x)?;
