@@ -164,7 +164,8 @@ mod unregister_case {
             .into_iter()
             .find(|e| e.name() == "gone")
             .unwrap();
-        assert_eq!(entry.kind(), Kind::Dynamic { version: 0 });
+        // Added back, the name continues from the version it was removed at.
+        assert_eq!(entry.kind(), Kind::Dynamic { version: 1 });
         assert_eq!(entry.aliases(), &["bye"]);
     }
 }

@@ -66,6 +66,8 @@ fn worker(t: usize, start: &Barrier) -> (Model, [u64; 8]) {
         .map(|i| format!("t{t}.name{i}"))
         .collect();
     let mut model = Model::new();
+    // The last version of each removed name: versions of a name never go backwards.
+    let mut removed: BTreeMap<String, u64> = BTreeMap::new();
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15 ^ (t as u64 + 1).wrapping_mul(0xff51_afd7_ed55_8ccd));
     let mut counts = [0u64; 8];
     start.wait();
@@ -91,7 +93,8 @@ fn worker(t: usize, start: &Barrier) -> (Model, [u64; 8]) {
                 match model.get(name) {
                     None => {
                         assert_eq!(result, Ok(()), "register {name}");
-                        model.insert(name.clone(), (tag, 0));
+                        let version = removed.remove(name).map_or(0, |last| last + 1);
+                        model.insert(name.clone(), (tag, version));
                     }
                     Some(_) => assert!(
                         matches!(result, Err(Error::AlreadyRegistered { .. })),
@@ -116,7 +119,10 @@ fn worker(t: usize, start: &Barrier) -> (Model, [u64; 8]) {
             2 => {
                 let result = STRESS.unregister(name).map(|previous| previous());
                 match model.remove(name) {
-                    Some((current, _)) => assert_eq!(result, Ok(current), "unregister {name}"),
+                    Some((current, version)) => {
+                        assert_eq!(result, Ok(current), "unregister {name}");
+                        removed.insert(name.clone(), version);
+                    }
                     None => assert!(
                         matches!(result, Err(Error::NotFound { .. })),
                         "unregister {name}: {result:?}"
@@ -126,8 +132,12 @@ fn worker(t: usize, start: &Barrier) -> (Model, [u64; 8]) {
             3 => {
                 let offered = rng.below(64);
                 let result = STRESS.register_versioned(name, offered, handler);
-                match model.get(name).copied() {
-                    Some((_, current)) if offered <= current => {
+                let last = match model.get(name) {
+                    Some(&(_, version)) => Some(version),
+                    None => removed.get(name).copied(),
+                };
+                match last {
+                    Some(current) if offered <= current => {
                         let Err(Error::Stale {
                             name: shown,
                             current: installed,
@@ -141,6 +151,7 @@ fn worker(t: usize, start: &Barrier) -> (Model, [u64; 8]) {
                     }
                     _ => {
                         assert_eq!(result, Ok(()), "register_versioned {name} {offered}");
+                        removed.remove(name);
                         model.insert(name.clone(), (tag, offered));
                     }
                 }
