@@ -2,6 +2,7 @@
 //! handler, never to nothing; static names stay answerable throughout.
 
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{mpsc, Barrier};
 
 use handler_registry::{dynamic, handler, registry, Registry};
 
@@ -32,32 +33,55 @@ const READERS: usize = 3;
 #[test]
 fn readers_see_the_old_or_the_new_handler_never_none() {
     OPS.register("rt.swap", one).unwrap();
+    // The writer and the readers start together, and halfway through its replacements the writer
+    // waits until every reader has made a whole round of lookups since: each reader reads in the
+    // middle of the replacements, however the threads are scheduled. A reader reports by
+    // dropping its sender, which a panicking reader does as well, so the writer never waits for
+    // a reader that died.
+    let start = Barrier::new(READERS + 1);
+    let halfway = AtomicBool::new(false);
+    let (reached, all_reached) = mpsc::channel::<()>();
     let done = AtomicBool::new(false);
-    let reads = std::thread::scope(|scope| {
+    let rounds_from_halfway = std::thread::scope(|scope| {
         let readers: Vec<_> = (0..READERS)
             .map(|_| {
-                scope.spawn(|| {
-                    let mut seen = [0u64; 3];
+                let mut reached = Some(reached.clone());
+                let (start, halfway, done) = (&start, &halfway, &done);
+                scope.spawn(move || {
+                    let mut rounds_from_halfway = 0u64;
+                    start.wait();
                     while !done.load(Ordering::Acquire) {
+                        let past_halfway = halfway.load(Ordering::Acquire);
                         for name in ["swap", "rt.swap"] {
                             let value = OPS.get(name).expect("a replaced name never vanishes")();
                             assert!(
                                 value == 1 || value == 2,
                                 "unexpected handler result {value}"
                             );
-                            seen[value as usize] += 1;
                         }
                         assert_eq!(OPS.get("steady").map(|f| f()), Some(7));
                         if let Some(churn) = OPS.get("churn") {
                             assert_eq!(churn(), 1, "a churned name resolves only to its handler");
                         }
+                        if past_halfway {
+                            rounds_from_halfway += 1;
+                            drop(reached.take());
+                        }
                     }
-                    seen
+                    rounds_from_halfway
                 })
             })
             .collect();
-        scope.spawn(|| {
+        drop(reached);
+        let (start, halfway, done) = (&start, &halfway, &done);
+        scope.spawn(move || {
+            start.wait();
             for i in 0..REPLACEMENTS {
+                if i == REPLACEMENTS / 2 {
+                    halfway.store(true, Ordering::Release);
+                    // Nothing is ever sent: this returns once every reader has dropped its sender.
+                    all_reached.recv().unwrap_err();
+                }
                 let next = if i % 2 == 0 { two } else { one };
                 OPS.replace("swap", next).unwrap();
                 OPS.replace("rt.swap", next).unwrap();
@@ -72,8 +96,10 @@ fn readers_see_the_old_or_the_new_handler_never_none() {
             .map(|reader| reader.join().unwrap())
             .collect::<Vec<_>>()
     });
-    let total: u64 = reads.iter().map(|seen| seen[1] + seen[2]).sum();
-    assert!(total > 0, "readers ran");
+    assert!(
+        rounds_from_halfway.iter().all(|&rounds| rounds > 0),
+        "every reader read in the middle of the replacements: {rounds_from_halfway:?} rounds"
+    );
     // REPLACEMENTS is even: the last replacement installed `one`, at version REPLACEMENTS.
     assert_eq!(OPS.get("swap").unwrap()(), 1);
     let entry = OPS
