@@ -4,6 +4,9 @@
 
 use handler_registry::{dynamic, handler, registry, Error, Kind, Registry};
 
+mod support;
+use support::not_found;
+
 type Op = fn(i64) -> i64;
 
 fn add_one(x: i64) -> i64 {
@@ -14,16 +17,6 @@ fn times_ten(x: i64) -> i64 {
 }
 fn negate(x: i64) -> i64 {
     -x
-}
-
-/// The name looked up and the suggestion of a [`Error::NotFound`].
-fn not_found(error: &Error) -> (&str, Option<&str>) {
-    match error {
-        Error::NotFound {
-            name, suggestion, ..
-        } => (name, suggestion.as_deref()),
-        other => panic!("expected NotFound, got {other:?}"),
-    }
 }
 
 /// The name, the installed version and the refused one of an [`Error::Stale`].

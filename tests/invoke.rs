@@ -7,6 +7,9 @@ use std::sync::{mpsc, Arc, Mutex};
 use std::time::Duration;
 
 use handler_registry::{handler, registry, BoxFuture, Error, Registry};
+
+mod support;
+use support::not_found;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Metadata, Subscriber};
 
@@ -51,16 +54,6 @@ async fn explode(x: u64) -> u64 {
 async fn stall(x: u64) -> u64 {
     std::future::pending::<()>().await;
     x
-}
-
-/// The name looked up and the suggestion of an [`Error::NotFound`].
-fn not_found(error: &Error) -> (&str, Option<&str>) {
-    match error {
-        Error::NotFound {
-            name, suggestion, ..
-        } => (name, suggestion.as_deref()),
-        other => panic!("expected NotFound, got {other:?}"),
-    }
 }
 
 /// The handler's name and the panic message of an [`Error::Panicked`].

@@ -1,9 +1,12 @@
 //! Typed registries: handlers from several modules and from another crate, aliases, doc text
 //! and locations in `entries()`, lookups and misses.
 
-use handler_registry::{handler, registry, Error, Kind, Registry};
+use handler_registry::{handler, registry, Kind, Registry};
+
+mod support;
 use registry_test_plugins::hooks::HOOKS;
 use registry_test_plugins::FILTERS;
+use support::not_found;
 
 #[registry]
 pub static COMMANDS: Registry<fn(&str) -> String>;
@@ -128,16 +131,6 @@ fn registries_do_not_see_each_others_handlers() {
     assert!(COMMANDS.get("reverse").is_none());
     assert!(FILTERS.get("greet").is_none());
     assert!(handler_registry::HANDLERS.get("greet").is_none());
-}
-
-/// The name looked up and the suggestion of a [`Error::NotFound`].
-fn not_found(error: &Error) -> (&str, Option<&str>) {
-    match error {
-        Error::NotFound {
-            name, suggestion, ..
-        } => (name, suggestion.as_deref()),
-        other => panic!("expected NotFound, got {other:?}"),
-    }
 }
 
 #[test]
