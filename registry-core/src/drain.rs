@@ -173,15 +173,6 @@ impl<F> Drain<F> {
     }
 }
 
-/// What a call runs on.
-pub(crate) enum Target<'a, F: 'static> {
-    /// A static name's handler (declaration `entry`), borrowed from the frozen table for the
-    /// registry's lifetime: nothing to hold, nothing to release.
-    Static { handler: &'a F, entry: u32 },
-    /// An overlay handler, held until the call is over.
-    Live(Held<'a, F>),
-}
-
 /// An overlay handler a running call holds, kept alive by its `Arc` even if it is retired
 /// meanwhile, and released ([`Registry::release`]) when the call is over.
 pub(crate) struct Held<'a, F: 'static> {

@@ -12,7 +12,7 @@ use pin_project_lite::pin_project;
 use tracing::instrument::Instrumented;
 use tracing::Instrument;
 
-use crate::drain::{Held, Target};
+use crate::drain::Held;
 use crate::error::Error;
 use crate::metrics::{Key, Metrics, Stats, Timer};
 use crate::registry::Registry;
@@ -58,21 +58,25 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// [`Error::NotFound`] (with a "did you mean" suggestion) when no handler has this name;
     /// [`Error::Panicked`] when `f` panics.
     pub fn call<R>(&self, name: &str, f: impl FnOnce(&F) -> R) -> Result<R, Error> {
-        // The static path first, on its own: it holds nothing and releases nothing.
-        if let Some(slot) = self.try_frozen()?.find(name).filter(|slot| !slot.dynamic) {
-            return self.run(name, &slot.handler, Some(slot.entry), Some(slot.entry), f);
-        }
-        self.call_overlay(name, f)
+        // The static path on its own: it holds nothing and releases nothing.
+        let dynamic = match self.try_frozen()?.find(name) {
+            Some(slot) if !slot.dynamic => {
+                return self.run(name, &slot.handler, Some(slot.entry), Some(slot.entry), f)
+            }
+            slot => slot.map(|slot| slot.entry),
+        };
+        self.call_overlay(name, dynamic, f)
     }
 
     #[inline(never)]
-    fn call_overlay<R>(&self, name: &str, f: impl FnOnce(&F) -> R) -> Result<R, Error> {
-        match self.hold(name)? {
-            Target::Static { handler, entry } => {
-                self.run(name, handler, Some(entry), Some(entry), f)
-            }
-            Target::Live(held) => self.run(name, held.handler(), None, held.declared(), f),
-        }
+    fn call_overlay<R>(
+        &self,
+        name: &str,
+        dynamic: Option<u32>,
+        f: impl FnOnce(&F) -> R,
+    ) -> Result<R, Error> {
+        let held = self.hold(name, dynamic)?;
+        self.run(name, held.handler(), None, held.declared(), f)
     }
 
     /// One call of `handler`: `running` is the static declaration whose running calls it
@@ -150,34 +154,23 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
             cancel: None,
         };
         // As in `call`, the static path first: it holds nothing.
-        let live;
-        let static_slot = self
-            .try_frozen()
-            .map(|frozen| frozen.find(name).filter(|slot| !slot.dynamic));
-        let (handler, running, declared) = match static_slot {
-            Ok(Some(slot)) => {
-                live = None;
-                (&slot.handler, Some(slot.entry), Some(slot.entry))
+        let mut live = None;
+        let held = match self.try_frozen().map(|frozen| frozen.find(name)) {
+            Ok(Some(slot)) if !slot.dynamic => {
+                Ok((&slot.handler, Some(slot.entry), Some(slot.entry)))
             }
+            Ok(slot) => self.hold(name, slot.map(|slot| slot.entry)).map(|held| {
+                let held = live.insert(held);
+                (held.handler(), None, held.declared())
+            }),
+            Err(error) => Err(error),
+        };
+        let (handler, running, declared) = match held {
+            Ok(held) => held,
             Err(error) => {
                 call.early = Some(Box::new(error));
                 return call;
             }
-            Ok(None) => match self.hold(name) {
-                Ok(Target::Static { handler, entry }) => {
-                    live = None;
-                    (handler, Some(entry), Some(entry))
-                }
-                Ok(Target::Live(held)) => {
-                    live = Some(held);
-                    let held = live.as_ref().expect("just set");
-                    (held.handler(), None, held.declared())
-                }
-                Err(error) => {
-                    call.early = Some(Box::new(error));
-                    return call;
-                }
-            },
         };
         let span = tracing::info_span!(target: "handler_registry", "handler", name);
         let timer = self.start(running);

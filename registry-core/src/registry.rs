@@ -6,7 +6,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::changes::{ChangeKind, Hub};
-use crate::drain::{Drain, Held, Target};
+use crate::drain::{Drain, Held};
 use crate::entry::{EntryInfo, Kind, StaticEntry};
 use crate::error::{validate_name, Error, Location, MAX_NAME_LEN};
 use crate::frozen::{Frozen, Meta};
@@ -316,37 +316,26 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
             .map(|live| live.handler.clone())
     }
 
-    /// The handler a call of `name` runs on, held until the call is over: borrowed from the
-    /// frozen table for a static name (no shared write), an `Arc` of the installed handler for
-    /// an overlay name (so a replacement cannot drop it mid-call).
-    #[inline(always)]
-    pub(crate) fn hold(&self, name: &str) -> Result<Target<'_, F>, Error> {
-        let frozen = self.try_frozen()?;
-        let key = match frozen.find(name) {
-            Some(slot) if !slot.dynamic => {
-                return Ok(Target::Static {
-                    handler: &slot.handler,
-                    entry: slot.entry,
-                })
-            }
-            Some(slot) => frozen.entries[slot.entry as usize].name,
+    /// The overlay handler a call of `name` runs on, held until the call is over (so a
+    /// replacement cannot drop it mid-call). The caller has looked `name` up in the frozen
+    /// table and found no static name: `dynamic` is the `#[dynamic]` declaration it found, if
+    /// any, whose primary name is the overlay key.
+    #[cold]
+    pub(crate) fn hold(&self, name: &str, dynamic: Option<u32>) -> Result<Held<'_, F>, Error> {
+        let key = match dynamic {
+            Some(entry) => self.declared_name(entry),
             None if self.runtime_names.load(Ordering::Acquire) == 0 => {
                 return Err(self.not_found(name))
             }
             None => name,
         };
-        self.hold_live(name, key)
-    }
-
-    #[cold]
-    fn hold_live(&self, name: &str, key: &str) -> Result<Target<'_, F>, Error> {
         let live = if key.len() > MAX_NAME_LEN {
             None
         } else {
             self.overlay.read().get(key).cloned()
         };
         match live {
-            Some(live) => Ok(Target::Live(Held::new(self, live))),
+            Some(live) => Ok(Held::new(self, live)),
             None => Err(self.not_found(name)),
         }
     }
