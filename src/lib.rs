@@ -139,7 +139,14 @@ pub use registry_core::{
 /// #[handler("name", registry = path::to::REGISTRY)]  // a #[registry] static
 /// #[handler("name", aliases = ["a", "b"])]            // extra names for the same handler
 /// #[handler("name", dynamic)]                         // same as adding #[dynamic]
+/// #[handler("name", crate = hr)]                       // handler-registry is reached as `hr`
 /// ```
+///
+/// `crate = PATH` names the path handler-registry is reachable at, for a renamed dependency
+/// (`hr = { package = "handler-registry", … }`) or a framework that re-exports the attributes:
+/// it re-exports the crate (`#[doc(hidden)] pub use handler_registry as __hr;`) and its users,
+/// or its own `macro_rules!`, write `crate = my_framework::__hr` (`crate = $crate::__hr` in a
+/// macro). Without it the expansion names `::handler_registry`.
 ///
 /// The function's `///` doc comment becomes the entry's [`EntryInfo::doc`]. Generic functions,
 /// methods with `self`, `impl Trait` arguments and variadic functions are compile errors, as are
@@ -153,6 +160,9 @@ pub use registry_macros::handler;
 /// The static gets its value from the macro (write no initializer). Every
 /// `#[handler(…, registry = COMMANDS)]` in the program is collected into it. Importing the static
 /// (`use crate::commands::COMMANDS;`) is all a handler in another module or crate needs.
+///
+/// `#[registry(crate = PATH)]` names the path handler-registry is reachable at, as on
+/// [`handler`].
 #[doc(inline)]
 pub use registry_macros::registry;
 

@@ -270,7 +270,7 @@ mod versioned_case {
         assert_eq!(stale(&refused), ("v", 5, 3));
         assert_eq!(
             refused.to_string(),
-            "version 3 of `v` is stale: version 5 is installed; offer a version greater than 5"
+            "version 3 of `v` is stale: the latest version is 5; offer a version greater than 5"
         );
         assert_eq!(R.get("v").unwrap()(1), 10, "a stale offer changes nothing");
         // replace continues from the installed version.

@@ -371,7 +371,7 @@ impl fmt::Display for Error {
                 offered,
             } => write!(
                 f,
-                "version {offered} of `{name}` is stale: version {current} is installed; offer a version greater than {current}"
+                "version {offered} of `{name}` is stale: the latest version is {current}; offer a version greater than {current}"
             ),
             Error::InvalidName { name, reason } => {
                 write!(f, "invalid handler name `{}`: {reason}", name.escape_debug())

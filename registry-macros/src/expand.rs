@@ -1,5 +1,6 @@
-//! Code generation. Everything generated reaches the runtime through
-//! `::handler_registry::__private` and keeps its helper items inside `const _: () = { … };`.
+//! Code generation. Everything generated reaches the runtime through the crate path
+//! (`::handler_registry`, or the `crate = PATH` given) and its `__private` module, and keeps its
+//! helper items inside `const _: () = { … };`.
 
 use proc_macro2::{Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
@@ -7,7 +8,8 @@ use syn::{FnArg, Meta, Path, ReturnType, Signature, Type};
 
 use crate::ctxt::Errors;
 use crate::parse::{
-    FnHead, HandlerArgs, HandlerItem, RegistryItem, DYNAMIC_TAKES_NO_ARGUMENTS, HANDLED,
+    FnHead, HandlerArgs, HandlerItem, RegistryArgs, RegistryItem, DYNAMIC_TAKES_NO_ARGUMENTS,
+    HANDLED,
 };
 use crate::validate::{self, Handler};
 
@@ -36,6 +38,7 @@ pub fn handler(args: TokenStream, item: TokenStream) -> TokenStream {
 fn registration(handler: &Handler) -> TokenStream {
     let sig = handler.sig;
     let ident = &sig.ident;
+    let krate = &crate_path(handler.krate);
     let name = handler.name;
     let aliases = handler.aliases;
     let doc = &handler.doc;
@@ -44,22 +47,22 @@ fn registration(handler: &Handler) -> TokenStream {
     // own name token: a signature mismatch is reported by rustc on the user's function.
     let (handler_ty, registry, erased) = match handler.registry {
         Some(path) => (
-            declared_handler_type(path),
+            declared_handler_type(path, krate),
             quote!(#path),
             quote!(__HANDLER_REGISTRY_FN),
         ),
         None => (
-            fn_pointer_type(sig),
-            quote!(::handler_registry::HANDLERS),
-            quote!(::handler_registry::__private::AnyHandler::from_static(
+            fn_pointer_type(sig, krate),
+            quote!(#krate::HANDLERS),
+            quote!(#krate::__private::AnyHandler::from_static(
                 &__HANDLER_REGISTRY_FN
             )),
         ),
     };
     let entry = quote! {
         static __HANDLER_REGISTRY_FN: #handler_ty = #ident;
-        ::handler_registry::__private::submit! {
-            ::handler_registry::__private::StaticEntry {
+        #krate::__private::submit! {
+            #krate::__private::StaticEntry {
                 registry: &#registry,
                 name: #name,
                 aliases: &[#(#aliases),*],
@@ -73,7 +76,7 @@ fn registration(handler: &Handler) -> TokenStream {
         }
     };
     let body = match sig.asyncness {
-        Some(_) => async_shim(sig, entry),
+        Some(_) => async_shim(sig, handler.krate, entry),
         None => entry,
     };
     quote! {
@@ -86,7 +89,7 @@ fn registration(handler: &Handler) -> TokenStream {
 
 /// `<PATH as RegistryDecl>::Decl`, spanned on `PATH`: a path that is not a `#[registry]` is
 /// reported there rather than on the whole attribute.
-fn declared_handler_type(path: &Path) -> TokenStream {
+fn declared_handler_type(path: &Path, krate: &TokenStream) -> TokenStream {
     let first = path
         .leading_colon
         .map(|colon| colon.spans[0])
@@ -97,14 +100,14 @@ fn declared_handler_type(path: &Path) -> TokenStream {
         .last()
         .map_or(first, |segment| segment.ident.span());
     let open = quote_spanned!(first=> <);
-    let close = quote_spanned!(last=> as ::handler_registry::__private::RegistryDecl>::Decl);
+    let close = quote_spanned!(last=> as #krate::__private::RegistryDecl>::Decl);
     quote!(#open #path #close)
 }
 
 /// Wraps `entry` so that the name it registers is a shim boxing the async function's future:
 /// `fn NAME(args…) -> BoxFuture<'static, T>`. The shim takes the function's own name (the
 /// function itself is reached through a `use` alias), so type errors read `{NAME}`.
-fn async_shim(sig: &Signature, entry: TokenStream) -> TokenStream {
+fn async_shim(sig: &Signature, krate: Option<&Path>, entry: TokenStream) -> TokenStream {
     let ident = &sig.ident;
     let unsafety = &sig.unsafety;
     let args: Vec<_> = (0..sig.inputs.len())
@@ -114,11 +117,16 @@ fn async_shim(sig: &Signature, entry: TokenStream) -> TokenStream {
         FnArg::Typed(arg) => Some(&arg.ty),
         FnArg::Receiver(_) => None,
     });
-    let output = boxed_output(sig);
+    let output = boxed_output(sig, &crate_path(krate));
     // Spanned on the function's name, so a future that is not `Send` is reported on the user's
-    // function rather than inside the expansion.
+    // function rather than inside the expansion. A `crate = PATH` keeps the hygiene of its tokens
+    // (a `$crate` in it must still resolve).
+    let krate = match krate {
+        Some(path) => respan(quote!(#path), ident.span()),
+        None => quote_spanned!(ident.span()=> ::handler_registry),
+    };
     let boxed = quote_spanned! {ident.span()=>
-        ::handler_registry::__private::Box::pin(__handler_registry_user(#(#args),*))
+        #krate::__private::Box::pin(__handler_registry_user(#(#args),*))
     };
     let boxed = match unsafety {
         Some(_) => quote!(unsafe { #boxed }),
@@ -136,18 +144,43 @@ fn async_shim(sig: &Signature, entry: TokenStream) -> TokenStream {
     }
 }
 
-/// `-> ::handler_registry::BoxFuture<'static, T>` for an async function returning `T`.
-fn boxed_output(sig: &Signature) -> TokenStream {
+/// `tokens`, every one of them located at `span`, each with its own hygiene.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut token| {
+            let located = token.span().located_at(span);
+            if let TokenTree::Group(group) = &token {
+                let inner = respan(group.stream(), span);
+                token = TokenTree::Group(proc_macro2::Group::new(group.delimiter(), inner));
+            }
+            token.set_span(located);
+            token
+        })
+        .collect()
+}
+
+/// The path the generated code reaches handler-registry through: `crate = PATH`, or
+/// `::handler_registry`.
+fn crate_path(krate: Option<&Path>) -> TokenStream {
+    match krate {
+        Some(path) => quote!(#path),
+        None => quote!(::handler_registry),
+    }
+}
+
+/// `-> BoxFuture<'static, T>` for an async function returning `T`.
+fn boxed_output(sig: &Signature, krate: &TokenStream) -> TokenStream {
     let output = match &sig.output {
         ReturnType::Type(_, ty) => ty.to_token_stream(),
         ReturnType::Default => quote!(()),
     };
-    quote!(-> ::handler_registry::BoxFuture<'static, #output>)
+    quote!(-> #krate::BoxFuture<'static, #output>)
 }
 
 /// The fn pointer type a function coerces to: `for<'a> unsafe extern "C" fn(&'a str) -> T`, or
 /// `unsafe fn(A) -> BoxFuture<'static, T>` for an async function.
-fn fn_pointer_type(sig: &Signature) -> TokenStream {
+fn fn_pointer_type(sig: &Signature, krate: &TokenStream) -> TokenStream {
     let lifetimes: Vec<_> = sig
         .generics
         .lifetimes()
@@ -165,7 +198,7 @@ fn fn_pointer_type(sig: &Signature) -> TokenStream {
         FnArg::Receiver(_) => None,
     });
     let output = match sig.asyncness {
-        Some(_) => boxed_output(sig),
+        Some(_) => boxed_output(sig, krate),
         None => sig.output.to_token_stream(),
     };
     quote!(#binder #unsafety #abi fn(#(#inputs),*) #output)
@@ -173,12 +206,8 @@ fn fn_pointer_type(sig: &Signature) -> TokenStream {
 
 pub fn registry(args: TokenStream, item: TokenStream) -> TokenStream {
     let mut errors = Errors::default();
-    if !args.is_empty() {
-        errors.spanned(
-            &args,
-            "`#[registry]` takes no arguments: write `#[registry] static NAME: Registry<F>;`",
-        );
-    }
+    let args = RegistryArgs::parse(args, &mut errors);
+    let krate = crate_path(args.krate.as_ref());
     let parsed = match syn::parse2::<RegistryItem>(item.clone()) {
         Ok(parsed) => parsed,
         Err(error) => {
@@ -198,14 +227,14 @@ pub fn registry(args: TokenStream, item: TokenStream) -> TokenStream {
         let handler_ty = registry.handler_ty;
         let (value, decl_ty, allow) = match &registry.owned_decl {
             None => (
-                quote!(::handler_registry::__private::Registry::__linked()),
+                quote!(#krate::__private::Registry::__linked()),
                 quote!(#handler_ty),
                 TokenStream::new(),
             ),
             // The `Arc<dyn Fn…>` type has to be written out for the macro to see the signature,
             // so clippy's `type_complexity` has no better spelling to suggest.
             Some(decl) => (
-                owned_registry(handler_ty, decl),
+                owned_registry(handler_ty, decl, &krate),
                 decl.clone(),
                 quote!(#[allow(clippy::type_complexity)]),
             ),
@@ -219,7 +248,7 @@ pub fn registry(args: TokenStream, item: TokenStream) -> TokenStream {
             #[allow(non_camel_case_types, dead_code)]
             #vis struct #ident {}
 
-            impl ::handler_registry::__private::RegistryDecl for #ident {
+            impl #krate::__private::RegistryDecl for #ident {
                 type Handler = #handler_ty;
                 type Decl = #decl_ty;
             }
@@ -231,16 +260,16 @@ pub fn registry(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// The value of a registry of owned closures: declarations arrive as fn pointers and are
 /// wrapped once, when the registry is frozen.
-fn owned_registry(handler_ty: &Type, decl: &TokenStream) -> TokenStream {
+fn owned_registry(handler_ty: &Type, decl: &TokenStream, krate: &TokenStream) -> TokenStream {
     quote! {{
         fn __handler_registry_convert(
             declared: &'static (dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync),
         ) -> ::core::option::Option<#handler_ty> {
             let &decl = declared.downcast_ref::<#decl>()?;
-            let handler: #handler_ty = ::handler_registry::__private::Arc::new(decl);
+            let handler: #handler_ty = #krate::__private::Arc::new(decl);
             ::core::option::Option::Some(handler)
         }
-        ::handler_registry::__private::Registry::__linked_with(__handler_registry_convert)
+        #krate::__private::Registry::__linked_with(__handler_registry_convert)
     }}
 }
 

@@ -4,7 +4,9 @@
 //!
 //! Each attribute runs the same pipeline: `parse` turns tokens into typed values that keep their
 //! spans, `validate` applies every rule and collects all mistakes at once, `expand` generates
-//! code that reaches the runtime only through `::handler_registry::__private`.
+//! code that reaches the runtime only through `::handler_registry::__private`, or through the
+//! path given as `crate = PATH` (a renamed dependency, or a framework re-exporting the
+//! attributes).
 
 mod ctxt;
 mod expand;
@@ -15,19 +17,22 @@ mod validate;
 
 use proc_macro::TokenStream;
 
-/// Registers a free function as a handler. See `handler_registry::handler`.
+// Documented where handler-registry re-exports it: rustdoc shows the two texts together.
+#[allow(missing_docs)]
 #[proc_macro_attribute]
 pub fn handler(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::handler(args.into(), item.into()).into()
 }
 
-/// Declares a typed registry. See `handler_registry::registry`.
+// Documented where handler-registry re-exports it: rustdoc shows the two texts together.
+#[allow(missing_docs)]
 #[proc_macro_attribute]
 pub fn registry(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::registry(args.into(), item.into()).into()
 }
 
-/// Makes a handler replaceable at run time. See `handler_registry::dynamic`.
+// Documented where handler-registry re-exports it: rustdoc shows the two texts together.
+#[allow(missing_docs)]
 #[proc_macro_attribute]
 pub fn dynamic(args: TokenStream, item: TokenStream) -> TokenStream {
     expand::dynamic(args.into(), item.into()).into()

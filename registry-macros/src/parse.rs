@@ -2,6 +2,7 @@
 
 use proc_macro2::{Delimiter, Span, TokenStream, TokenTree};
 use quote::{quote, ToTokens};
+use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream, Parser};
 use syn::punctuated::Punctuated;
 use syn::{
@@ -11,13 +12,18 @@ use syn::{
 use crate::ctxt::Errors;
 
 /// The options `#[handler]` accepts after the name, for error messages.
-pub const HANDLER_OPTIONS: &str = "`registry = PATH`, `aliases = [\"…\"]`, `dynamic`";
+pub const HANDLER_OPTIONS: &str =
+    "`registry = PATH`, `aliases = [\"…\"]`, `dynamic`, `crate = PATH`";
+
+/// What is said of a `crate = …` that is not a path, for both attributes.
+const CRATE_TAKES_A_PATH: &str =
+    "`crate` takes the path handler-registry is reachable at, e.g. `crate = hr` or `crate = ::my_framework::__hr`";
 
 /// What is said of a second `dynamic`, whether written as an option or as `#[dynamic]`.
 pub const ALREADY_DYNAMIC: &str =
     "the handler is already dynamic: keep either the `dynamic` option or `#[dynamic]`";
 
-/// `#[handler("name", registry = PATH, aliases = ["a", "b"], dynamic)]`.
+/// `#[handler("name", registry = PATH, aliases = ["a", "b"], dynamic, crate = PATH)]`.
 #[derive(Default)]
 pub struct HandlerArgs {
     pub name: Option<LitStr>,
@@ -25,6 +31,8 @@ pub struct HandlerArgs {
     pub aliases: Vec<LitStr>,
     /// The `dynamic` flag, kept for its span.
     pub dynamic: Option<Path>,
+    /// Where the generated code finds handler-registry, if not at `::handler_registry`.
+    pub krate: Option<Path>,
 }
 
 impl HandlerArgs {
@@ -40,8 +48,9 @@ impl HandlerArgs {
     }
 
     /// `"name"` then, each at most once and in any order, `registry = a::b::C`,
-    /// `aliases = ["…", …]` and `dynamic`, with an optional trailing comma. Anything else,
-    /// including input that merely looks unusual, is an error here and goes to `parse_exprs`.
+    /// `aliases = ["…", …]`, `dynamic` and `crate = a::b`, with an optional trailing comma.
+    /// Anything else, including input that merely looks unusual, is an error here and goes to
+    /// `parse_exprs`.
     pub fn parse_plain(input: ParseStream) -> syn::Result<Self> {
         let mut args = HandlerArgs {
             name: Some(input.parse()?),
@@ -53,7 +62,8 @@ impl HandlerArgs {
             if input.is_empty() {
                 break;
             }
-            let key: Ident = input.parse()?;
+            // `crate` is a keyword, which `Ident::parse` refuses.
+            let key = input.call(Ident::parse_any)?;
             if key == "dynamic" && args.dynamic.is_none() && !input.peek(Token![=]) {
                 args.dynamic = Some(key.into());
                 continue;
@@ -61,6 +71,8 @@ impl HandlerArgs {
             input.parse::<Token![=]>()?;
             if key == "registry" && args.registry.is_none() {
                 args.registry = Some(input.call(Path::parse_mod_style)?);
+            } else if key == "crate" && args.krate.is_none() {
+                args.krate = Some(input.call(Path::parse_mod_style)?);
             } else if key == "aliases" && !aliases_given {
                 aliases_given = true;
                 let content;
@@ -198,6 +210,7 @@ impl HandlerArgs {
                 &key,
                 "`dynamic` is a flag: write `dynamic` without a value, or put `#[dynamic]` on the function",
             ),
+            "crate" => self.krate = crate_value(value, errors),
             other => errors.spanned(
                 ident,
                 format!("unknown option `{other}`; expected one of {HANDLER_OPTIONS}"),
@@ -209,6 +222,88 @@ impl HandlerArgs {
 fn is_key(expr: &Expr, key: &str) -> bool {
     matches!(expr, Expr::Path(path) if path.path.is_ident(key))
 }
+
+/// The value of `crate = …`: a path, written as in a `use` (no generic arguments).
+fn crate_value(value: Expr, errors: &mut Errors) -> Option<Path> {
+    match value {
+        Expr::Path(path)
+            if path.qself.is_none()
+                && path
+                    .path
+                    .segments
+                    .iter()
+                    .all(|segment| segment.arguments.is_none()) =>
+        {
+            Some(path.path)
+        }
+        Expr::Lit(syn::ExprLit {
+            lit: Lit::Str(string),
+            ..
+        }) => {
+            errors.spanned(
+                &string,
+                format!(
+                    "`crate` takes a path, not a string: write `crate = {}`",
+                    string.value()
+                ),
+            );
+            None
+        }
+        other => {
+            errors.spanned(other, CRATE_TAKES_A_PATH);
+            None
+        }
+    }
+}
+
+/// `#[registry]` or `#[registry(crate = PATH)]`.
+#[derive(Default)]
+pub struct RegistryArgs {
+    /// Where the generated code finds handler-registry, if not at `::handler_registry`.
+    pub krate: Option<Path>,
+}
+
+impl RegistryArgs {
+    pub fn parse(tokens: TokenStream, errors: &mut Errors) -> Self {
+        let mut args = RegistryArgs::default();
+        let exprs = match Punctuated::<Expr, Token![,]>::parse_terminated.parse2(tokens) {
+            Ok(exprs) => exprs,
+            Err(error) => {
+                errors.push(error);
+                return args;
+            }
+        };
+        let mut given = false;
+        for expr in exprs {
+            match expr {
+                Expr::Assign(assign) if is_key(&assign.left, "crate") => {
+                    if given {
+                        errors.spanned(assign.left, "`crate` is given twice; keep one");
+                        continue;
+                    }
+                    given = true;
+                    args.krate = crate_value(*assign.right, errors);
+                }
+                Expr::Assign(assign) => match &*assign.left {
+                    Expr::Path(path) if path.path.get_ident().is_some() => errors.spanned(
+                        &assign.left,
+                        format!(
+                            "unknown option `{}`; expected `crate = PATH`",
+                            quote!(#path)
+                        ),
+                    ),
+                    other => errors.spanned(other, REGISTRY_OPTIONS),
+                },
+                other => errors.spanned(other, REGISTRY_OPTIONS),
+            }
+        }
+        args
+    }
+}
+
+/// What `#[registry]` says of arguments it does not know.
+const REGISTRY_OPTIONS: &str =
+    "`#[registry]` takes one option, `crate = PATH`, or none: `#[registry] static NAME: Registry<F>;`";
 
 /// What `#[handler]` was put on.
 pub enum HandlerItem {

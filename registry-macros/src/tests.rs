@@ -27,6 +27,8 @@ const VALID_ARGS: &[&str] = &[
     r#""greet", dynamic"#,
     r#""greet", aliases = []"#,
     r#"r"raw.name""#,
+    r#""greet", crate = hr"#,
+    r#""greet", crate = ::my::hr, registry = COMMANDS, dynamic"#,
 ];
 
 const INVALID_ARGS: &[&str] = &[
@@ -60,6 +62,11 @@ const INVALID_ARGS: &[&str] = &[
     "42",
     "{ }",
     "#[x]",
+    r#""greet", crate = hr, crate = hr"#,
+    r#""greet", crate = "hr""#,
+    r#""greet", crate = 1"#,
+    r#""greet", crate = hr::<u8>"#,
+    r#""greet", crate"#,
 ];
 
 const VALID_ITEMS: &[&str] = &[
@@ -124,8 +131,17 @@ fn handler_reports_exactly_the_wrong_inputs_and_keeps_the_item() {
     }
 }
 
-/// What `#[handler]` does with its arguments: name, registry path, aliases, dynamic flag.
-fn summary(args: &HandlerArgs) -> (Option<String>, Option<String>, Vec<String>, bool) {
+/// What `#[handler]` does with its arguments: name, registry path, aliases, dynamic flag, crate
+/// path.
+type Summary = (
+    Option<String>,
+    Option<String>,
+    Vec<String>,
+    bool,
+    Option<String>,
+);
+
+fn summary(args: &HandlerArgs) -> Summary {
     (
         args.name.as_ref().map(|name| name.value()),
         args.registry
@@ -133,6 +149,9 @@ fn summary(args: &HandlerArgs) -> (Option<String>, Option<String>, Vec<String>, 
             .map(|path| path.to_token_stream().to_string()),
         args.aliases.iter().map(|alias| alias.value()).collect(),
         args.dynamic.is_some(),
+        args.krate
+            .as_ref()
+            .map(|path| path.to_token_stream().to_string()),
     )
 }
 
@@ -141,6 +160,7 @@ fn plain_arguments_are_read_as_the_expression_parser_reads_them() {
     let more_valid = [
         r#""greet", dynamic, aliases = ["a", "b",], registry = ::x::Y,"#,
         r#""greet", aliases = ["hi"], dynamic, registry = self::Y"#,
+        r#""greet", crate = ::a::hr, aliases = ["hi"],"#,
     ];
     for args in VALID_ARGS.iter().chain(&more_valid) {
         assert!(
@@ -212,7 +232,18 @@ fn registry_reports_exactly_the_wrong_inputs() {
         .map(|i| (i, true))
         .chain(invalid.iter().map(|i| (i, false)))
     {
-        for (args, args_valid) in [("", true), ("x", false), ("a = 1", false)] {
+        let args = [
+            ("", true),
+            ("crate = hr", true),
+            ("crate = ::a::hr,", true),
+            ("x", false),
+            ("a = 1", false),
+            ("crate", false),
+            ("crate = \"hr\"", false),
+            ("crate = hr, crate = hr", false),
+            ("crate = hr, x = 1", false),
+        ];
+        for (args, args_valid) in args {
             let output = expand::registry(tokens(args), tokens(item));
             assert_eq!(
                 has_error(&output),
@@ -250,5 +281,86 @@ fn dynamic_reports_exactly_the_wrong_inputs() {
         if valid {
             assert!(output.to_string().contains("dynamic"), "{output}");
         }
+    }
+}
+
+/// The crates an expansion names in a path other than the crate path: `handler_registry` if any
+/// path bypasses it.
+fn runtime_roots(output: &TokenStream) -> Vec<String> {
+    let text = output.to_string();
+    [
+        "handler_registry ::",
+        "registry_core ::",
+        "registry_macros ::",
+    ]
+    .into_iter()
+    .filter(|root| text.contains(root))
+    .map(str::to_owned)
+    .collect()
+}
+
+#[test]
+fn every_path_goes_through_the_crate_path() {
+    let items = [
+        (
+            r#""greet", crate = hr"#,
+            "fn greet(x: &str) -> String { x.into() }",
+        ),
+        (
+            r#""greet", crate = hr"#,
+            "async fn greet(x: String) -> String { x }",
+        ),
+        (
+            r#""greet", crate = hr, registry = COMMANDS"#,
+            "fn greet(x: &str) -> String { x.into() }",
+        ),
+        (
+            r#""greet", crate = hr, registry = a::COMMANDS"#,
+            "async unsafe fn greet(x: String) -> String { x }",
+        ),
+        (r#""greet", crate = hr"#, "#[dynamic] fn greet() {}"),
+    ];
+    for (args, item) in items {
+        let output = expand::handler(tokens(args), tokens(item));
+        assert!(!has_error(&output), "{output}");
+        assert!(output.to_string().contains("hr :: __private"), "{output}");
+        assert_eq!(runtime_roots(&output), Vec::<String>::new(), "{output}");
+    }
+    for item in [
+        "static COMMANDS: Registry<fn(&str) -> String>;",
+        "static HOOKS: Registry<Arc<dyn Fn(&str) -> String + Send + Sync>>;",
+    ] {
+        let output = expand::registry(tokens("crate = hr"), tokens(item));
+        assert!(!has_error(&output), "{output}");
+        assert!(output.to_string().contains("hr :: __private"), "{output}");
+        assert_eq!(runtime_roots(&output), Vec::<String>::new(), "{output}");
+    }
+}
+
+#[test]
+fn dynamic_keeps_the_crate_option() {
+    let output = expand::dynamic(
+        tokens(""),
+        tokens(r#"#[hr::handler("greet", crate = hr, registry = R)] fn greet() {}"#),
+    );
+    assert_eq!(
+        output.to_string(),
+        tokens(r#"#[hr::handler("greet", crate = hr, registry = R, dynamic)] fn greet() {}"#)
+            .to_string()
+    );
+}
+
+#[test]
+fn a_function_naming_self_is_not_a_free_function() {
+    for item in [
+        "fn new() -> Self { Self }",
+        "fn merge(a: Self, b: Vec<Self>) {}",
+        "fn get(x: &<Self as Tr>::Item) {}",
+    ] {
+        let output = expand::handler(tokens(r#""greet""#), tokens(item)).to_string();
+        assert!(
+            output.contains("not an associated function inside an `impl` block"),
+            "{item}\n=> {output}"
+        );
     }
 }

@@ -1,6 +1,6 @@
 //! Every rule that looks at more than one token: names, aliases, and what can be a handler.
 
-use proc_macro2::TokenStream;
+use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::{
     Attribute, Expr, FnArg, GenericArgument, GenericParam, Item, Lifetime, Lit, LitStr, Meta, Path,
@@ -9,6 +9,10 @@ use syn::{
 
 use crate::ctxt::Errors;
 use crate::parse::{HandlerArgs, HandlerItem, RegistryItem, ALREADY_DYNAMIC};
+
+/// What is said of `#[handler]` on a function inside an `impl` block, when its signature shows it
+/// (`Self`). Without `Self` the macro cannot tell, and rustc's errors on the expansion stand.
+const NOT_A_FREE_FUNCTION: &str = "`#[handler]` goes on a free function, not an associated function inside an `impl` block; register a free function that calls it";
 
 /// Mirrors `registry_core::MAX_NAME_LEN`; the runtime checks the same rules again in `register`.
 const MAX_NAME_LEN: usize = 256;
@@ -21,6 +25,8 @@ pub struct Handler<'a> {
     pub registry: Option<&'a Path>,
     pub dynamic: bool,
     pub doc: String,
+    /// The `crate = PATH` given, if any.
+    pub krate: Option<&'a Path>,
 }
 
 pub fn handler<'a>(
@@ -83,6 +89,7 @@ pub fn handler<'a>(
         registry: args.registry.as_ref(),
         dynamic: args.dynamic.is_some() || func.dynamic_below,
         doc: doc_text(&func.head.attrs),
+        krate: args.krate.as_ref(),
     })
 }
 
@@ -119,6 +126,9 @@ fn check_signature(sig: &Signature, errors: &mut Errors) {
             receiver.self_token,
             "`#[handler]` goes on free functions, not methods with `self`; register a free function that calls the method",
         );
+    } else if let Some(self_type) = find_self_type(sig) {
+        // Only an associated function can name `Self`: say so now, whatever rustc would say.
+        errors.spanned(self_type, NOT_A_FREE_FUNCTION);
     }
     for param in &sig.generics.params {
         match param {
@@ -263,6 +273,26 @@ fn find_borrow(ty: &Type) -> Option<TokenStream> {
             Part::Lifetime(_) => None,
         }),
     }
+}
+
+/// The first `Self` in the argument or return types.
+fn find_self_type(sig: &Signature) -> Option<TokenTree> {
+    fn find(tokens: TokenStream) -> Option<TokenTree> {
+        tokens.into_iter().find_map(|token| match token {
+            TokenTree::Ident(ident) if ident == "Self" => Some(TokenTree::Ident(ident)),
+            TokenTree::Group(group) => find(group.stream()),
+            _ => None,
+        })
+    }
+    let types = sig.inputs.iter().filter_map(|input| match input {
+        FnArg::Typed(arg) => Some(arg.ty.to_token_stream()),
+        FnArg::Receiver(_) => None,
+    });
+    let output = match &sig.output {
+        ReturnType::Type(_, ty) => Some(ty.to_token_stream()),
+        ReturnType::Default => None,
+    };
+    types.chain(output).find_map(find)
 }
 
 /// The first `impl Trait` in `ty`.
