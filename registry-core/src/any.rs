@@ -121,7 +121,7 @@ impl Registry<AnyHandler> {
 /// The default registry: `#[handler("name")]` without `registry = …` registers here, whatever
 /// the function's signature. Take handlers out with [`get`].
 #[cfg(not(loom))]
-pub static HANDLERS: Registry<AnyHandler> = Registry::__linked();
+pub static HANDLERS: Registry<AnyHandler> = Registry::__linked("handler_registry::HANDLERS");
 
 /// Lets `#[handler]` name the default registry's handler type through the path `HANDLERS`.
 #[doc(hidden)]
@@ -132,6 +132,7 @@ impl RegistryDecl for HANDLERS {
     type Handler = AnyHandler;
     /// Handlers reach the default registry through `AnyHandler::from_static`, never this.
     type Decl = &'static (dyn Any + Send + Sync);
+    type Meta = crate::registry::NoMeta;
 }
 
 /// The handler `name` from the default registry [`HANDLERS`], as an `F`.

@@ -338,7 +338,7 @@ impl Ticket<'_> {
     }
 }
 
-impl<F: 'static> crate::Registry<F> {
+impl<F: 'static, M: 'static> crate::Registry<F, M> {
     /// Subscribes to every change of this registry made from now on, in the order the changes
     /// took effect: registrations, replacements and removals of run-time and `#[dynamic]`
     /// names, and the drain of each retired handler. See [`Changes`].

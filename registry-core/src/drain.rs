@@ -2,7 +2,7 @@
 //!
 //! The rules, stated once:
 //! - **Retiring.** `replace`, `register_versioned` (over an installed handler) and `unregister`
-//!   take the handler's `Arc<Live<F>>` out of the overlay under its write lock, and record it
+//!   take the handler's `Arc<Live<F, M>>` out of the overlay under its write lock, and record it
 //!   here as retired (`Drain::retire`) before the lock is released. From then on no new call
 //!   can reach it: calls resolve names under the overlay's read lock.
 //! - **Calls hold what they started on.** A call through `call`/`call_async` of an overlay name
@@ -41,31 +41,31 @@ use crate::registry::Registry;
 use crate::sync::{const_fn_unless_loom, Condvar, Mutex};
 
 /// The drain bookkeeping of one registry.
-pub(crate) struct Drain<F> {
-    state: Mutex<Retired<F>>,
+pub(crate) struct Drain<F, M> {
+    state: Mutex<Retired<F, M>>,
     done: Condvar,
     /// Wakes async waiters; notified together with `done`.
     event: Event,
 }
 
 /// Retired handlers not dropped yet.
-struct Retired<F> {
+struct Retired<F, M> {
     /// How many handlers were ever retired: a waiter waits only for those retired before it.
     count: u64,
-    records: Vec<Record<F>>,
+    records: Vec<Record<F, M>>,
 }
 
-struct Record<F> {
+struct Record<F, M> {
     /// The handler's `Arc` address: unique while the record exists (the `Weak` keeps the
     /// allocation).
     addr: usize,
     /// The `count` at the moment it was retired.
     nth: u64,
-    live: Weak<Live<F>>,
+    live: Weak<Live<F, M>>,
     name: Box<str>,
 }
 
-impl<F> Retired<F> {
+impl<F, M> Retired<F, M> {
     /// The calls still running on handlers of `name` retired among the first `before`; `None`
     /// when every one of those has been dropped.
     fn blocking(&self, name: &str, before: u64) -> Option<usize> {
@@ -79,7 +79,7 @@ impl<F> Retired<F> {
     }
 }
 
-impl<F> Drain<F> {
+impl<F, M> Drain<F, M> {
     const_fn_unless_loom! {
         pub(crate) const fn new() -> Self {
             Drain {
@@ -95,7 +95,7 @@ impl<F> Drain<F> {
 
     /// Records `live` as retired. Called under the overlay's write lock, before the registry
     /// lets go of its `Arc`.
-    pub(crate) fn retire(&self, live: &Arc<Live<F>>) {
+    pub(crate) fn retire(&self, live: &Arc<Live<F, M>>) {
         let mut state = self.state.lock();
         state.count += 1;
         let nth = state.count;
@@ -175,25 +175,29 @@ impl<F> Drain<F> {
 
 /// An overlay handler a running call holds, kept alive by its `Arc` even if it is retired
 /// meanwhile, and released ([`Registry::release`]) when the call is over.
-pub(crate) struct Held<'a, F: 'static> {
-    registry: &'a Registry<F>,
-    live: Option<Arc<Live<F>>>,
+pub(crate) struct Held<'a, F: 'static, M: 'static> {
+    registry: &'a Registry<F, M>,
+    live: Option<Arc<Live<F, M>>>,
 }
 
-impl<'a, F: 'static> Held<'a, F> {
-    pub(crate) fn new(registry: &'a Registry<F>, live: Arc<Live<F>>) -> Self {
+impl<'a, F: 'static, M: 'static> Held<'a, F, M> {
+    pub(crate) fn new(registry: &'a Registry<F, M>, live: Arc<Live<F, M>>) -> Self {
         Held {
             registry,
             live: Some(live),
         }
     }
 
-    fn live(&self) -> &Live<F> {
+    fn live(&self) -> &Live<F, M> {
         self.live.as_ref().expect("held until dropped")
     }
 
     pub(crate) fn handler(&self) -> &F {
         &self.live().handler
+    }
+
+    pub(crate) fn meta(&self) -> &M {
+        &self.live().meta
     }
 
     /// The `#[dynamic]` declaration the handler was installed under, if any.
@@ -202,7 +206,7 @@ impl<'a, F: 'static> Held<'a, F> {
     }
 }
 
-impl<F: 'static> Drop for Held<'_, F> {
+impl<F: 'static, M: 'static> Drop for Held<'_, F, M> {
     fn drop(&mut self) {
         if let Some(live) = self.live.take() {
             self.registry.release(live);
@@ -210,11 +214,11 @@ impl<F: 'static> Drop for Held<'_, F> {
     }
 }
 
-impl<F: 'static> Registry<F> {
+impl<F: 'static, M: 'static> Registry<F, M> {
     /// Lets go of one `Arc` of an overlay handler. If it was the last one, the handler has been
     /// retired (the overlay holds an `Arc` of every installed handler) and no call runs on it
     /// any more: drop it, announce it and wake the waiters, in that order.
-    pub(crate) fn release(&self, live: Arc<Live<F>>) {
+    pub(crate) fn release(&self, live: Arc<Live<F, M>>) {
         let addr = Arc::as_ptr(&live) as usize;
         let Some(live) = Arc::into_inner(live) else {
             return;
@@ -237,7 +241,7 @@ impl<F: 'static> Registry<F> {
     }
 }
 
-impl<F: Clone + Send + Sync + 'static> Registry<F> {
+impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registry<F, M> {
     /// Waits until no call that started before the latest change of `name` is still running,
     /// and every handler that change (or an earlier one) retired has been dropped.
     ///

@@ -22,6 +22,8 @@ pub struct StaticEntry {
     pub line: u32,
     pub dynamic: bool,
     pub handler: &'static (dyn Any + Send + Sync),
+    /// The registry's metadata type `M` (`meta = …`), or `M::default` as `fn() -> M`.
+    pub meta: &'static (dyn Any + Send + Sync),
 }
 
 // SAFETY: `registry` is the one field that is not `Sync`. It is only compared by address,
@@ -33,8 +35,8 @@ inventory::collect!(StaticEntry);
 /// Any `'static` value, seen only as an address: what `StaticEntry::registry` points to.
 ///
 /// The macro writes `registry: &REGISTRY`. Coercing that to `dyn Any + Send + Sync` made rustc
-/// prove `Registry<F>: Send + Sync` again for every handler, about a sixth of the type-checking
-/// time of a crate of 1,000 handlers; this coercion only needs `Registry<F>: 'static`.
+/// prove `Registry<F, M>: Send + Sync` again for every handler, about a sixth of the type-checking
+/// time of a crate of 1,000 handlers; this coercion only needs `Registry<F, M>: 'static`.
 #[doc(hidden)]
 pub trait Address {}
 
@@ -65,18 +67,26 @@ pub enum Kind {
 }
 
 /// A snapshot of one registered handler, as returned by
-/// [`Registry::entries`](crate::Registry::entries).
+/// [`Registry::entries`](crate::Registry::entries), with its metadata `M` (`()` for a
+/// registry without a metadata type).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EntryInfo {
+pub struct EntryInfo<M = ()> {
     pub(crate) name: Cow<'static, str>,
     pub(crate) aliases: &'static [&'static str],
     pub(crate) doc: &'static str,
     pub(crate) location: Location,
     pub(crate) kind: Kind,
     pub(crate) in_flight: usize,
+    pub(crate) meta: M,
 }
 
-impl EntryInfo {
+impl<M> EntryInfo<M> {
+    /// The handler's metadata: the `meta = …` of its `#[handler]`, or what
+    /// [`Registry::register_with_meta`](crate::Registry::register_with_meta) was given.
+    pub fn meta(&self) -> &M {
+        &self.meta
+    }
+
     /// The handler's primary name.
     pub fn name(&self) -> &str {
         &self.name

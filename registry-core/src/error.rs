@@ -242,6 +242,15 @@ pub enum Error {
         /// Every required name that is not registered, in the order asked.
         names: Vec<String>,
     },
+    /// The check given to [`Registry::call_as`](crate::Registry::call_as) refused the call
+    /// on the handler's metadata; the handler did not run.
+    #[non_exhaustive]
+    Denied {
+        /// The name that was called.
+        name: String,
+        /// Why the check refused it.
+        reason: String,
+    },
     /// The handler panicked; the registry and the caller keep working.
     #[non_exhaustive]
     Panicked {
@@ -385,6 +394,9 @@ impl fmt::Display for Error {
                     write!(f, "`{name}`")?;
                 }
                 f.write_str("; check that the crates declaring them are linked (referenced from this binary) and that the platform is supported")
+            }
+            Error::Denied { name, reason } => {
+                write!(f, "the call of `{name}` was refused: {reason}; the handler did not run")
             }
             Error::Panicked { name, message } => write!(
                 f,

@@ -3,13 +3,15 @@
 use crate::error::{validate_name, Clash, Error, Location};
 
 /// One declaration, with its handler already downcast to the registry's type.
-pub(crate) struct Meta<F> {
+pub(crate) struct Meta<F, M> {
     pub(crate) name: &'static str,
     pub(crate) aliases: &'static [&'static str],
     pub(crate) doc: &'static str,
     pub(crate) location: Location,
     pub(crate) dynamic: bool,
     pub(crate) handler: F,
+    /// The declaration's metadata (`meta = …`), read only when asked for.
+    pub(crate) meta: M,
 }
 
 /// What a lookup reads: everything needed to answer a static hit sits in this one slot.
@@ -30,7 +32,7 @@ pub(crate) struct Slot<F> {
 /// the figures are in BENCHMARKS.md, "The frozen table's design"): most misses stop at the
 /// pilot's fingerprint, the slot index is an XOR and a shift with no probe loop, and names of
 /// 8-32 bytes are compared as words, not by libc.
-pub(crate) struct Frozen<F> {
+pub(crate) struct Frozen<F, M> {
     seed: [u64; 2],
     /// Longest name in the table: longer (and empty) input misses without being hashed.
     max_len: usize,
@@ -46,12 +48,12 @@ pub(crate) struct Frozen<F> {
     /// Every slot holds a slot value, so a lookup takes no branch on emptiness: a free slot
     /// has the empty name, which no input reaching the slots has.
     slots: Box<[Slot<F>]>,
-    pub(crate) entries: Vec<Meta<F>>,
+    pub(crate) entries: Vec<Meta<F, M>>,
 }
 
 const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
 
-impl<F: Clone> Frozen<F> {
+impl<F: Clone, M> Frozen<F, M> {
     pub(crate) fn empty() -> Self {
         Frozen {
             seed: [0; 2],
@@ -65,7 +67,7 @@ impl<F: Clone> Frozen<F> {
     }
 
     /// Builds the table, reporting every duplicate name (with both locations) at once.
-    pub(crate) fn build(entries: Vec<Meta<F>>) -> Result<Self, Error> {
+    pub(crate) fn build(entries: Vec<Meta<F, M>>) -> Result<Self, Error> {
         let mut names: Vec<(&'static str, u32)> = Vec::with_capacity(entries.len());
         for (index, entry) in entries.iter().enumerate() {
             let index = u32::try_from(index).expect("more than u32::MAX handlers");
@@ -263,7 +265,7 @@ fn place(
 
 /// The error for a build with duplicate names: every clash, sorted by name and location so the
 /// report is the same whatever order the linker gave the declarations in.
-fn duplicates<F>(entries: &[Meta<F>], mut names: Vec<(&'static str, u32)>) -> Error {
+fn duplicates<F, M>(entries: &[Meta<F, M>], mut names: Vec<(&'static str, u32)>) -> Error {
     let key = |&(name, index): &(&'static str, u32)| {
         let location = entries[index as usize].location;
         (name, location.file, location.line)
@@ -354,7 +356,7 @@ fn splitmix(x: u64) -> u64 {
 mod tests {
     use super::*;
 
-    fn meta(name: &'static str, aliases: &'static [&'static str], line: u32) -> Meta<u32> {
+    fn meta(name: &'static str, aliases: &'static [&'static str], line: u32) -> Meta<u32, ()> {
         Meta {
             name,
             aliases,
@@ -366,6 +368,7 @@ mod tests {
             },
             dynamic: false,
             handler: line,
+            meta: (),
         }
     }
 
@@ -377,7 +380,7 @@ mod tests {
 
     #[test]
     fn finds_every_name_and_alias_and_nothing_else() {
-        let mut entries: Vec<Meta<u32>> = names(5000)
+        let mut entries: Vec<Meta<u32, ()>> = names(5000)
             .into_iter()
             .zip(0..)
             .map(|(name, line)| meta(name, &[], line))
@@ -437,7 +440,7 @@ mod tests {
 
     #[test]
     fn the_empty_table_finds_nothing() {
-        let frozen = Frozen::<u32>::build(Vec::new()).unwrap();
+        let frozen = Frozen::<u32, ()>::build(Vec::new()).unwrap();
         assert!(frozen.find("").is_none());
         assert!(frozen.find("order.refresh").is_none());
         assert_eq!(frozen.names().count(), 0);

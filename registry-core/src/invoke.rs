@@ -17,7 +17,7 @@ use crate::error::Error;
 use crate::metrics::{Key, Metrics, Stats, Timer};
 use crate::registry::Registry;
 
-impl<F: Clone + Send + Sync + 'static> Registry<F> {
+impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registry<F, M> {
     /// Looks `name` up and calls `f` with its handler, as one observable, isolated call.
     ///
     /// - `f` runs inside a [`tracing`] span named `handler` with the field `name`, at the `INFO`
@@ -58,14 +58,75 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// [`Error::NotFound`] (with a "did you mean" suggestion) when no handler has this name;
     /// [`Error::Panicked`] when `f` panics.
     pub fn call<R>(&self, name: &str, f: impl FnOnce(&F) -> R) -> Result<R, Error> {
+        self.call_checked(name, |_| Ok(()), f)
+    }
+
+    /// [`call`](Registry::call), guarded: `check` runs on the handler's metadata first, and if
+    /// it refuses, the call is [`Error::Denied`] with its reason and the handler never runs.
+    ///
+    /// The refusal is counted in [`Stats::denied`] (not in [`Stats::calls`]) and recorded in
+    /// the call's `handler` span as the field `denied`. An unknown name is
+    /// [`Error::NotFound`], as with `call`, without running `check`. A static name's metadata
+    /// is read where its handler is (no lock, no copy); a dynamic name's is read from the
+    /// handler the call holds, so a replacement cannot change it between the check and the
+    /// call.
+    ///
+    /// ```
+    /// # extern crate registry_core as handler_registry;
+    /// use handler_registry::{Error, Registry};
+    ///
+    /// #[derive(Clone, Copy, Debug, PartialEq)]
+    /// enum Access { Public, Admin }
+    ///
+    /// let methods: Registry<fn(u32) -> u32, Access> = Registry::new_with_meta();
+    /// methods.register_with_meta("m.double", |x| x * 2, Access::Public)?;
+    /// methods.register_with_meta("m.reset", |_| 0, Access::Admin)?;
+    ///
+    /// let public_only = |access: &Access| match access {
+    ///     Access::Public => Ok(()),
+    ///     Access::Admin => Err("admin only".to_owned()),
+    /// };
+    /// assert_eq!(methods.call_as("m.double", public_only, |double| double(4))?, 8);
+    /// let refused = methods.call_as("m.reset", public_only, |reset| reset(4));
+    /// assert!(matches!(refused, Err(Error::Denied { reason, .. }) if reason == "admin only"));
+    /// # Ok::<(), Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::NotFound`], [`Error::Denied`], [`Error::Panicked`].
+    pub fn call_as<R>(
+        &self,
+        name: &str,
+        check: impl FnOnce(&M) -> Result<(), String>,
+        f: impl FnOnce(&F) -> R,
+    ) -> Result<R, Error> {
+        self.call_checked(name, check, f)
+    }
+
+    #[inline(always)]
+    fn call_checked<R>(
+        &self,
+        name: &str,
+        check: impl FnOnce(&M) -> Result<(), String>,
+        f: impl FnOnce(&F) -> R,
+    ) -> Result<R, Error> {
         // The static path on its own: it holds nothing and releases nothing.
-        let dynamic = match self.try_frozen()?.find(name) {
+        let frozen = self.try_frozen()?;
+        let dynamic = match frozen.find(name) {
             Some(slot) if !slot.dynamic => {
-                return self.run(name, &slot.handler, Some(slot.entry), Some(slot.entry), f)
+                let check = || check(&frozen.entries[slot.entry as usize].meta);
+                return self.run(
+                    name,
+                    &slot.handler,
+                    check,
+                    Some(slot.entry),
+                    Some(slot.entry),
+                    f,
+                );
             }
             slot => slot.map(|slot| slot.entry),
         };
-        self.call_overlay(name, dynamic, f)
+        self.call_overlay(name, dynamic, check, f)
     }
 
     #[inline(never)]
@@ -73,25 +134,32 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
         &self,
         name: &str,
         dynamic: Option<u32>,
+        check: impl FnOnce(&M) -> Result<(), String>,
         f: impl FnOnce(&F) -> R,
     ) -> Result<R, Error> {
         let held = self.hold(name, dynamic)?;
-        self.run(name, held.handler(), None, held.declared(), f)
+        let check = || check(held.meta());
+        self.run(name, held.handler(), check, None, held.declared(), f)
     }
 
-    /// One call of `handler`: `running` is the static declaration whose running calls it
-    /// counts, `declared` the declaration whose primary name it is counted under.
+    /// One call of `handler`, if `check` allows it: `running` is the static declaration whose
+    /// running calls it counts, `declared` the declaration whose primary name it is counted
+    /// under.
     #[inline(always)]
     fn run<R>(
         &self,
         name: &str,
         handler: &F,
+        check: impl FnOnce() -> Result<(), String>,
         running: Option<u32>,
         declared: Option<u32>,
         f: impl FnOnce(&F) -> R,
     ) -> Result<R, Error> {
-        let span = tracing::info_span!(target: "handler_registry", "handler", name);
+        let span = call_span(name);
         let _entered = span.enter();
+        if let Err(reason) = check() {
+            return Err(self.deny(&span, declared, name, reason));
+        }
         let timer = self.start(running);
         let outcome = panic::catch_unwind(AssertUnwindSafe(|| f(handler)));
         self.record(declared, name, timer, outcome.is_err());
@@ -140,7 +208,29 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
         &'a self,
         name: &'a str,
         f: impl FnOnce(&F) -> Fut,
-    ) -> AsyncCall<'a, F, Fut, Pending<()>, Pending<()>> {
+    ) -> AsyncCall<'a, F, Fut, Pending<()>, Pending<()>, M> {
+        self.call_async_checked(name, |_| Ok(()), f)
+    }
+
+    /// The async twin of [`call_as`](Registry::call_as): `check` runs on the handler's metadata
+    /// now, before `f`; a refusal resolves the call to [`Error::Denied`] and the handler never
+    /// runs.
+    pub fn call_async_as<'a, Fut: Future>(
+        &'a self,
+        name: &'a str,
+        check: impl FnOnce(&M) -> Result<(), String>,
+        f: impl FnOnce(&F) -> Fut,
+    ) -> AsyncCall<'a, F, Fut, Pending<()>, Pending<()>, M> {
+        self.call_async_checked(name, check, f)
+    }
+
+    #[inline(always)]
+    fn call_async_checked<'a, Fut: Future>(
+        &'a self,
+        name: &'a str,
+        check: impl FnOnce(&M) -> Result<(), String>,
+        f: impl FnOnce(&F) -> Fut,
+    ) -> AsyncCall<'a, F, Fut, Pending<()>, Pending<()>, M> {
         let mut call = AsyncCall {
             registry: self,
             name,
@@ -155,24 +245,33 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
         };
         // As in `call`, the static path first: it holds nothing.
         let mut live = None;
-        let held = match self.try_frozen().map(|frozen| frozen.find(name)) {
-            Ok(Some(slot)) if !slot.dynamic => {
-                Ok((&slot.handler, Some(slot.entry), Some(slot.entry)))
-            }
-            Ok(slot) => self.hold(name, slot.map(|slot| slot.entry)).map(|held| {
-                let held = live.insert(held);
-                (held.handler(), None, held.declared())
-            }),
+        let held = match self.try_frozen() {
+            Ok(frozen) => match frozen.find(name) {
+                Some(slot) if !slot.dynamic => Ok((
+                    &slot.handler,
+                    &frozen.entries[slot.entry as usize].meta,
+                    Some(slot.entry),
+                    Some(slot.entry),
+                )),
+                slot => self.hold(name, slot.map(|slot| slot.entry)).map(|held| {
+                    let held = live.insert(held);
+                    (held.handler(), held.meta(), None, held.declared())
+                }),
+            },
             Err(error) => Err(error),
         };
-        let (handler, running, declared) = match held {
+        let (handler, meta, running, declared) = match held {
             Ok(held) => held,
             Err(error) => {
                 call.early = Some(Box::new(error));
                 return call;
             }
         };
-        let span = tracing::info_span!(target: "handler_registry", "handler", name);
+        let span = call_span(name);
+        if let Err(reason) = span.in_scope(|| check(meta)) {
+            call.early = Some(Box::new(self.deny(&span, declared, name, reason)));
+            return call;
+        }
         let timer = self.start(running);
         match span.in_scope(|| panic::catch_unwind(AssertUnwindSafe(|| f(handler)))) {
             Ok(future) => {
@@ -259,12 +358,36 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
         }
     }
 
-    fn finish(&self, declared: Option<u32>, name: &str, timer: Timer<'_>, panicked: bool) {
-        let key = match declared {
+    /// A call refused by its check: counted (if metrics are on), recorded in its span.
+    #[cold]
+    fn deny(
+        &self,
+        span: &tracing::Span,
+        declared: Option<u32>,
+        name: &str,
+        reason: String,
+    ) -> Error {
+        span.record("denied", reason.as_str());
+        if self.metrics.enabled() {
+            self.metrics.deny(self.key(declared, name));
+        }
+        Error::Denied {
+            name: name.to_owned(),
+            reason,
+        }
+    }
+
+    /// The name a call is counted under: the primary name of declaration `declared`, so that
+    /// aliases add up, or the run-time name it was called by.
+    fn key<'n>(&self, declared: Option<u32>, name: &'n str) -> Key<'n> {
+        match declared {
             Some(index) => Key::Declared(self.declared_name(index)),
             None => Key::Runtime(name),
-        };
-        Metrics::finish(timer, key, panicked);
+        }
+    }
+
+    fn finish(&self, declared: Option<u32>, name: &str, timer: Timer<'_>, panicked: bool) {
+        Metrics::finish(timer, self.key(declared, name), panicked);
     }
 }
 
@@ -275,15 +398,15 @@ pin_project! {
     /// `D` and `C` are the deadline and cancellation signals set with
     /// [`timeout`](AsyncCall::timeout) and [`cancel_on`](AsyncCall::cancel_on).
     #[must_use = "a call does nothing unless it is awaited or polled"]
-    pub struct AsyncCall<'a, F: 'static, Fut, D, C> {
-        registry: &'a Registry<F>,
+    pub struct AsyncCall<'a, F: 'static, Fut, D, C, M: 'static = ()> {
+        registry: &'a Registry<F, M>,
         name: &'a str,
         // Boxed: the error is the cold path, and a smaller call is cheaper to move.
         early: Option<Box<Error>>,
         #[pin]
         handler: Option<Instrumented<Fut>>,
         // After `handler`: the handler's future is dropped before the handler it came from.
-        held: Option<Held<'a, F>>,
+        held: Option<Held<'a, F, M>>,
         declared: Option<u32>,
         timer: Option<Timer<'a>>,
         timeout: Duration,
@@ -294,7 +417,9 @@ pin_project! {
     }
 }
 
-impl<'a, F: Clone + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C> {
+impl<'a, F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static, Fut, D, C>
+    AsyncCall<'a, F, Fut, D, C, M>
+{
     /// Gives the call a deadline `after` from now: if the handler has not finished when the
     /// future `sleep(after)` completes, its future is dropped and the call resolves to
     /// [`Error::TimedOut`]. Pass the sleep function of your runtime, such as
@@ -330,7 +455,7 @@ impl<'a, F: Clone + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C
     /// # }
     /// # block_on(example()).unwrap();
     /// ```
-    pub fn timeout<S, D2>(self, after: Duration, sleep: S) -> AsyncCall<'a, F, Fut, D2, C>
+    pub fn timeout<S, D2>(self, after: Duration, sleep: S) -> AsyncCall<'a, F, Fut, D2, C, M>
     where
         S: FnOnce(Duration) -> D2,
         D2: Future,
@@ -382,7 +507,7 @@ impl<'a, F: Clone + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C
     /// # }
     /// # block_on(example()).unwrap();
     /// ```
-    pub fn cancel_on<C2: Future>(self, signal: C2) -> AsyncCall<'a, F, Fut, D, C2> {
+    pub fn cancel_on<C2: Future>(self, signal: C2) -> AsyncCall<'a, F, Fut, D, C2, M> {
         AsyncCall {
             registry: self.registry,
             name: self.name,
@@ -398,9 +523,10 @@ impl<'a, F: Clone + Send + Sync + 'static, Fut, D, C> AsyncCall<'a, F, Fut, D, C
     }
 }
 
-impl<F, Fut, D, C> Future for AsyncCall<'_, F, Fut, D, C>
+impl<F, M, Fut, D, C> Future for AsyncCall<'_, F, Fut, D, C, M>
 where
     F: Clone + Send + Sync + 'static,
+    M: Clone + Send + Sync + 'static,
     Fut: Future,
     D: Future,
     C: Future,
@@ -441,6 +567,19 @@ where
         *this.held = None;
         Poll::Ready(outcome)
     }
+}
+
+/// The span every call runs in: named `handler`, with the called name as `name` and, after
+/// OpenTelemetry's RPC conventions, as `rpc.method`; `denied` holds the reason of a refusal.
+#[inline(always)]
+fn call_span(name: &str) -> tracing::Span {
+    tracing::info_span!(
+        target: "handler_registry",
+        "handler",
+        name,
+        rpc.method = name,
+        denied = tracing::field::Empty,
+    )
 }
 
 /// Whether an optional signal has completed.

@@ -9,6 +9,8 @@ mod changes;
 mod drain;
 mod entry;
 mod error;
+#[cfg(feature = "metrics")]
+mod exporter;
 mod frozen;
 mod invoke;
 mod metrics;
@@ -38,7 +40,9 @@ pub type BoxFuture<'a, T> = std::pin::Pin<Box<dyn std::future::Future<Output = T
 pub mod __private {
     pub use crate::any::AnyHandler;
     pub use crate::entry::StaticEntry;
-    pub use crate::registry::{Convert, Registry, RegistryDecl};
+    pub use crate::registry::{
+        Convert, GivenMeta, MetaLeftOut, NoMeta, Registry, RegistryDecl, WithMeta,
+    };
     pub use inventory::submit;
     /// Boxes async handlers' futures without a `::std` path (absent in `#![no_std]` crates).
     pub use std::boxed::Box;

@@ -30,6 +30,9 @@ use thread_local::ThreadLocal;
 type Table = HashMap<Cow<'static, str>, Counters, FixedState>;
 
 pub(crate) struct Metrics {
+    /// The registry's name as the `metrics` feature labels it (`registry`).
+    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    pub(crate) label: &'static str,
     enabled: AtomicBool,
     threads: ThreadLocal<PerThread>,
 }
@@ -114,6 +117,7 @@ impl Drop for Timer<'_> {
 struct Counters {
     calls: u64,
     panics: u64,
+    denied: u64,
     total: Duration,
     max: Duration,
 }
@@ -126,8 +130,9 @@ pub(crate) enum Key<'a> {
 }
 
 impl Metrics {
-    pub(crate) const fn new() -> Self {
+    pub(crate) const fn new(label: &'static str) -> Self {
         Metrics {
+            label,
             enabled: AtomicBool::new(true),
             threads: ThreadLocal::new(),
         }
@@ -172,6 +177,8 @@ impl Metrics {
         if let Some((entries, entry)) = timer.running.take() {
             bump(thread.running(entries, entry), usize::MAX);
         }
+        #[cfg(feature = "metrics")]
+        crate::exporter::finished(timer.metrics.label, &key, panicked, elapsed);
         let mut table = thread.table.lock();
         let counters = match key {
             Key::Declared(name) => table.entry(Cow::Borrowed(name)).or_default(),
@@ -184,6 +191,14 @@ impl Metrics {
         counters.panics += u64::from(panicked);
         counters.total = counters.total.saturating_add(elapsed);
         counters.max = counters.max.max(elapsed);
+    }
+
+    /// Counts a call refused by its check (the caller checked that metrics are on).
+    #[cold]
+    pub(crate) fn deny(&self, key: Key<'_>) {
+        #[cfg(feature = "metrics")]
+        crate::exporter::denied(self.label, &key);
+        counters(&mut self.thread().table.lock(), key).denied += 1;
     }
 
     /// Static calls of declaration `entry` running now, as the threads' counters add up (a
@@ -218,6 +233,7 @@ impl Metrics {
                 };
                 sum.calls += counters.calls;
                 sum.panics += counters.panics;
+                sum.denied += counters.denied;
                 sum.total = sum.total.saturating_add(counters.total);
                 sum.max = sum.max.max(counters.max);
             }
@@ -228,6 +244,7 @@ impl Metrics {
                 name,
                 calls: sum.calls,
                 panics: sum.panics,
+                denied: sum.denied,
                 total_time: sum.total,
                 max_time: sum.max,
             })
@@ -235,6 +252,19 @@ impl Metrics {
         stats.sort_by(|a, b| a.name.cmp(&b.name));
         stats
     }
+}
+
+/// The counters of `key` in one thread's table, added on first use (off the hot path: the key
+/// of a run-time name is looked up twice).
+fn counters<'t>(table: &'t mut Table, key: Key<'_>) -> &'t mut Counters {
+    let name = match key {
+        Key::Declared(name) => Cow::Borrowed(name),
+        Key::Runtime(name) if table.contains_key(name) => {
+            return table.get_mut(name).expect("checked above")
+        }
+        Key::Runtime(name) => Cow::Owned(name.to_owned()),
+    };
+    table.entry(name).or_default()
 }
 
 /// What [`Registry::stats`](crate::Registry::stats) reports for one name: how often its handler
@@ -265,6 +295,7 @@ pub struct Stats {
     name: String,
     calls: u64,
     panics: u64,
+    denied: u64,
     total_time: Duration,
     max_time: Duration,
 }
@@ -283,6 +314,12 @@ impl Stats {
     /// Calls that ended in a panic, caught and reported as [`Error::Panicked`](crate::Error::Panicked).
     pub fn panics(&self) -> u64 {
         self.panics
+    }
+
+    /// Calls refused by the check of [`Registry::call_as`](crate::Registry::call_as): the
+    /// handler did not run, and they are not among [`calls`](Stats::calls).
+    pub fn denied(&self) -> u64 {
+        self.denied
     }
 
     /// The time all calls took together, from the call to its result.

@@ -1,5 +1,5 @@
 //! The overlay: `#[dynamic]` names and names added at run time, in a map behind the registry's
-//! `RwLock`. Each installed handler sits in its own `Arc<Live<F>>`, so a call can keep the
+//! `RwLock`. Each installed handler sits in its own `Arc<Live<F, M>>`, so a call can keep the
 //! handler it started on after the lock is released and the name is replaced or removed; when
 //! that handler is retired is decided in `drain.rs`.
 
@@ -16,8 +16,8 @@ use crate::error::Location;
 /// The frozen table needs no random seed: it is built once from the names the program
 /// declares and never takes a key at run time, so an outside name can only be looked up (one
 /// hash of the name and a probe whose length the build fixed), never make the table slower.
-pub(crate) struct Overlay<F> {
-    map: Option<HashMap<Box<str>, Arc<Live<F>>, RandomState>>,
+pub(crate) struct Overlay<F, M> {
+    map: Option<HashMap<Box<str>, Arc<Live<F, M>>, RandomState>>,
     /// The last version of every removed name (a tombstone), so that versions never go
     /// backwards: a stale offer is refused whatever happened in between, and `register` of a
     /// removed name continues from its last version. It costs one entry (the name and a
@@ -26,16 +26,19 @@ pub(crate) struct Overlay<F> {
 }
 
 /// What a name holds in the overlay.
-pub(crate) enum Current<'a, F> {
-    Installed(&'a Live<F>),
+pub(crate) enum Current<'a, F, M> {
+    Installed(&'a Live<F, M>),
     /// Removed at this version.
     Removed(u64),
     Never,
 }
 
 /// One installed handler. Immutable once installed: a replacement is a new `Live`.
-pub(crate) struct Live<F> {
+pub(crate) struct Live<F, M> {
     pub(crate) handler: F,
+    /// The metadata: the declaration's, or the one given to `register_with_meta`; a
+    /// replacement keeps it.
+    pub(crate) meta: M,
     /// The overlay key: the primary name (aliases of a `#[dynamic]` declaration write through
     /// to it) or the run-time name.
     pub(crate) name: Box<str>,
@@ -45,7 +48,7 @@ pub(crate) struct Live<F> {
     pub(crate) declared: Option<u32>,
 }
 
-impl<F> Overlay<F> {
+impl<F, M> Overlay<F, M> {
     pub(crate) const fn new() -> Self {
         Overlay {
             map: None,
@@ -54,7 +57,7 @@ impl<F> Overlay<F> {
     }
 
     /// The installed handler of `name`, or the version it had when it was removed.
-    pub(crate) fn current(&self, name: &str) -> Current<'_, F> {
+    pub(crate) fn current(&self, name: &str) -> Current<'_, F, M> {
         if let Some(live) = self.get(name) {
             return Current::Installed(live);
         }
@@ -64,15 +67,15 @@ impl<F> Overlay<F> {
         }
     }
 
-    pub(crate) fn get(&self, name: &str) -> Option<&Arc<Live<F>>> {
+    pub(crate) fn get(&self, name: &str) -> Option<&Arc<Live<F, M>>> {
         self.map.as_ref()?.get(name)
     }
 
-    pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut Arc<Live<F>>> {
+    pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut Arc<Live<F, M>>> {
         self.map.as_mut()?.get_mut(name)
     }
 
-    pub(crate) fn insert(&mut self, live: Live<F>) {
+    pub(crate) fn insert(&mut self, live: Live<F, M>) {
         if let Some(removed) = &mut self.removed {
             removed.remove(&*live.name);
         }
@@ -82,7 +85,7 @@ impl<F> Overlay<F> {
     }
 
     /// Removes `name`, leaving its version as a tombstone.
-    pub(crate) fn remove(&mut self, name: &str) -> Option<Arc<Live<F>>> {
+    pub(crate) fn remove(&mut self, name: &str) -> Option<Arc<Live<F, M>>> {
         let live = self.map.as_mut()?.remove(name)?;
         self.removed
             .get_or_insert_with(HashMap::default)
@@ -90,7 +93,7 @@ impl<F> Overlay<F> {
         Some(live)
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<Live<F>>> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<Live<F, M>>> {
         self.map.iter().flat_map(HashMap::values)
     }
 

@@ -1,4 +1,4 @@
-//! `Registry<F>`: the frozen table for declared handlers plus the overlay for changing ones.
+//! `Registry<F, M>`: the frozen table for declared handlers plus the overlay for changing ones.
 
 use std::any::Any;
 use std::borrow::Cow;
@@ -44,19 +44,26 @@ use crate::sync::{const_fn_unless_loom, AtomicUsize, OnceCell, Ordering, RwLock}
 /// assert!(matches!(math.lookup("ad"), Err(Error::NotFound { suggestion: Some(s), .. }) if s == "add"));
 /// # Ok::<(), Error>(())
 /// ```
-pub struct Registry<F: 'static> {
+pub struct Registry<F: 'static, M: 'static = ()> {
     /// How a `#[handler]` declaration becomes an `F`; `None` for a standalone registry.
     pub(crate) declarations: Option<Convert<F>>,
-    pub(crate) frozen: OnceCell<Result<Frozen<F>, Error>>,
+    pub(crate) frozen: OnceCell<Result<Frozen<F, M>, Error>>,
     /// Count of run-time names (not owned by a declaration): lets a miss skip the overlay.
     pub(crate) runtime_names: AtomicUsize,
-    pub(crate) overlay: RwLock<Overlay<F>>,
+    pub(crate) overlay: RwLock<Overlay<F, M>>,
     /// Per-name call counts and times, recorded by `call` and `call_async` (src/invoke.rs).
     pub(crate) metrics: crate::metrics::Metrics,
     /// Retired handlers and the calls still running on them (src/drain.rs).
-    pub(crate) drain: Drain<F>,
+    pub(crate) drain: Drain<F, M>,
     /// Subscribers to changes (src/changes.rs).
     pub(crate) changes: Hub,
+}
+
+/// The metadata of a name being installed: given, or kept (the installed handler's, or the
+/// `#[dynamic]` declaration's) and otherwise the default.
+enum NewMeta<M> {
+    Given(M),
+    Default(fn() -> M),
 }
 
 /// Turns the value a `#[handler]` declaration submitted (the function, coerced to the
@@ -65,33 +72,55 @@ pub struct Registry<F: 'static> {
 #[doc(hidden)]
 pub type Convert<F> = fn(&'static (dyn Any + Send + Sync)) -> Option<F>;
 
+/// A declaration's metadata: an `M`, or `M::default` for a `#[handler]` without `meta = …`.
+fn declared_meta<M: Clone + 'static>(declared: &'static (dyn Any + Send + Sync)) -> Option<M> {
+    if let Some(meta) = declared.downcast_ref::<M>() {
+        return Some(meta.clone());
+    }
+    declared
+        .downcast_ref::<fn() -> M>()
+        .map(|default| default())
+}
+
+/// What a declaration of a registry of `F` with metadata `M` must hold, for
+/// [`Error::MistypedDeclaration`].
+fn mistyped_expectation<F, M: 'static>() -> &'static str {
+    if std::any::TypeId::of::<M>() == std::any::TypeId::of::<()>() {
+        std::any::type_name::<F>()
+    } else {
+        std::any::type_name::<(F, M)>()
+    }
+}
+
 /// The conversion of registries whose declarations are already handlers (fn pointers).
 fn clone_declared<F: Clone + 'static>(declared: &'static (dyn Any + Send + Sync)) -> Option<F> {
     declared.downcast_ref::<F>().cloned()
 }
 
-impl<F: 'static> Registry<F> {
+impl<F: 'static, M: 'static> Registry<F, M> {
     const_fn_unless_loom! {
-        /// A standalone registry: it holds only what is registered at run time, never `#[handler]`
-        /// declarations. Usable in a `static` and in tests.
-        pub const fn new() -> Self {
-            Self::with_declarations(None)
+        /// A standalone registry with metadata of type `M`: as [`new`](Registry::new), for a
+        /// `Registry<F, M>` (`new` makes a registry without metadata, so that its type is
+        /// inferred from the handlers alone).
+        pub const fn new_with_meta() -> Self {
+            Self::with_declarations(None, "")
         }
 
         /// The registry behind a `#[registry]` static whose declarations are converted to
-        /// handlers by `convert` (an owned handler type such as `Arc<dyn Fn(..)>`).
+        /// handlers by `convert` (an owned handler type such as `Arc<dyn Fn(..)>`); `path` is
+        /// the static's path, its label in the `metrics` feature.
         #[doc(hidden)]
-        pub const fn __linked_with(convert: Convert<F>) -> Self {
-            Self::with_declarations(Some(convert))
+        pub const fn __linked_with(convert: Convert<F>, path: &'static str) -> Self {
+            Self::with_declarations(Some(convert), path)
         }
 
-        const fn with_declarations(declarations: Option<Convert<F>>) -> Self {
+        const fn with_declarations(declarations: Option<Convert<F>>, path: &'static str) -> Self {
             Registry {
                 declarations,
                 frozen: OnceCell::new(),
                 runtime_names: AtomicUsize::new(0),
                 overlay: RwLock::new(Overlay::new()),
-                metrics: crate::metrics::Metrics::new(),
+                metrics: crate::metrics::Metrics::new(path),
                 drain: Drain::new(),
                 changes: Hub::new(),
             }
@@ -99,7 +128,7 @@ impl<F: 'static> Registry<F> {
     }
 
     /// The frozen table of a registry known to be frozen (one of its handlers is held).
-    fn frozen_now(&self) -> &Frozen<F> {
+    fn frozen_now(&self) -> &Frozen<F, M> {
         match self.frozen.get() {
             Some(Ok(frozen)) => frozen,
             _ => unreachable!("a handler is held only from a frozen registry"),
@@ -117,54 +146,18 @@ impl<F: 'static> Registry<F> {
     }
 }
 
-impl<F: Clone + 'static> Registry<F> {
+impl<F: Clone + 'static, M: 'static> Registry<F, M> {
     const_fn_unless_loom! {
         /// The registry behind a `#[registry]` static: collects the `#[handler]` declarations that
-        /// target it.
+        /// target it; `path` is the static's path, its label in the `metrics` feature.
         #[doc(hidden)]
-        pub const fn __linked() -> Self {
-            Self::with_declarations(Some(clone_declared::<F>))
+        pub const fn __linked(path: &'static str) -> Self {
+            Self::with_declarations(Some(clone_declared::<F>), path)
         }
     }
 }
 
-impl<F: Clone + Send + Sync + 'static> Registry<F> {
-    /// A standalone registry whose names are frozen at once from `handlers`, as if each had been
-    /// declared with `#[handler]`: lookups are lock-free and the names can never be replaced.
-    ///
-    /// Fails with [`Error::Duplicate`] or [`Error::InvalidName`] like a declared registry would.
-    ///
-    /// ```
-    /// # extern crate registry_core as handler_registry;
-    /// use handler_registry::Registry;
-    /// let ops = Registry::<fn(u8) -> u8>::with_static([("inc", (|x| x + 1) as fn(u8) -> u8)])?;
-    /// assert_eq!(ops.get("inc").map(|f| f(1)), Some(2));
-    /// # Ok::<(), handler_registry::Error>(())
-    /// ```
-    #[track_caller]
-    pub fn with_static(
-        handlers: impl IntoIterator<Item = (&'static str, F)>,
-    ) -> Result<Self, Error> {
-        let location = Location::caller();
-        let metas = handlers
-            .into_iter()
-            .map(|(name, handler)| Meta {
-                name,
-                aliases: &[],
-                doc: "",
-                location,
-                dynamic: false,
-                handler,
-            })
-            .collect();
-        let frozen = Frozen::build(metas)?;
-        let registry = Self::new();
-        if registry.frozen.set(Ok(frozen)).is_err() {
-            unreachable!("a new registry has no frozen table");
-        }
-        Ok(registry)
-    }
-
+impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registry<F, M> {
     /// Builds the frozen table from the `#[handler]` declarations, if that has not happened yet.
     ///
     /// Idempotent: every call returns the outcome of the first. Call it at startup to turn
@@ -193,32 +186,33 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
         }
     }
 
-    fn build(&self) -> Result<Frozen<F>, Error> {
+    fn build(&self) -> Result<Frozen<F, M>, Error> {
         let Some(convert) = self.declarations else {
             return Ok(Frozen::empty());
         };
-        let mut metas = Vec::new();
+        let mut metas: Vec<Meta<F, M>> = Vec::new();
         let mut mistyped = None;
         for entry in inventory::iter::<StaticEntry>() {
             if !std::ptr::addr_eq(entry.registry, self) {
                 continue;
             }
-            match convert(entry.handler) {
-                Some(handler) => metas.push(Meta {
+            match (convert(entry.handler), declared_meta(entry.meta)) {
+                (Some(handler), Some(meta)) => metas.push(Meta {
                     name: entry.name,
                     aliases: entry.aliases,
                     doc: entry.doc,
                     location: entry.location(),
                     dynamic: entry.dynamic,
                     handler,
+                    meta,
                 }),
-                None => mistyped = Some(entry),
+                _ => mistyped = Some(entry),
             }
         }
         if let Some(entry) = mistyped {
             return Err(Error::MistypedDeclaration {
                 name: entry.name.to_owned(),
-                expected: std::any::type_name::<F>(),
+                expected: mistyped_expectation::<F, M>(),
                 location: entry.location(),
             });
         }
@@ -228,6 +222,7 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
             if meta.dynamic {
                 overlay.insert(Live {
                     handler: meta.handler.clone(),
+                    meta: meta.meta.clone(),
                     name: meta.name.into(),
                     version: 0,
                     location: meta.location,
@@ -242,7 +237,7 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// cannot be frozen panics here, at the caller's line.
     #[inline]
     #[track_caller]
-    pub(crate) fn frozen(&self) -> &Frozen<F> {
+    pub(crate) fn frozen(&self) -> &Frozen<F, M> {
         match self.frozen.get() {
             Some(Ok(frozen)) => frozen,
             _ => self.frozen_or_panic(),
@@ -251,7 +246,7 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
 
     #[cold]
     #[track_caller]
-    fn frozen_or_panic(&self) -> &Frozen<F> {
+    fn frozen_or_panic(&self) -> &Frozen<F, M> {
         match self.try_frozen_slow() {
             Ok(frozen) => frozen,
             Err(error) => panic!(
@@ -264,7 +259,7 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// The frozen table, built on first use, for the APIs that return a `Result`: a registry
     /// that cannot be frozen returns the error `freeze` reports.
     #[inline]
-    pub(crate) fn try_frozen(&self) -> Result<&Frozen<F>, Error> {
+    pub(crate) fn try_frozen(&self) -> Result<&Frozen<F, M>, Error> {
         match self.frozen.get() {
             Some(Ok(frozen)) => Ok(frozen),
             _ => self.try_frozen_slow(),
@@ -272,7 +267,7 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     }
 
     #[cold]
-    fn try_frozen_slow(&self) -> Result<&Frozen<F>, Error> {
+    fn try_frozen_slow(&self) -> Result<&Frozen<F, M>, Error> {
         self.frozen
             .get_or_init(|| self.build())
             .as_ref()
@@ -295,7 +290,7 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     }
 
     #[inline(always)]
-    fn get_in(&self, frozen: &Frozen<F>, name: &str) -> Option<F> {
+    fn get_in(&self, frozen: &Frozen<F, M>, name: &str) -> Option<F> {
         match frozen.find(name) {
             Some(slot) if !slot.dynamic => Some(slot.handler.clone()),
             Some(slot) => self.overlay_get(frozen.entries[slot.entry as usize].name),
@@ -316,12 +311,57 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
             .map(|live| live.handler.clone())
     }
 
+    /// The handler registered under `name` (a primary name or an alias) and its metadata, in
+    /// one lookup: the `meta = …` of its `#[handler]`, or what
+    /// [`register_with_meta`](Registry::register_with_meta) was given.
+    ///
+    /// ```
+    /// # extern crate registry_core as handler_registry;
+    /// use handler_registry::Registry;
+    ///
+    /// #[derive(Clone, Copy, Debug, PartialEq)]
+    /// enum Access { Public, Admin }
+    ///
+    /// let methods: Registry<fn(u32) -> u32, Access> = Registry::new_with_meta();
+    /// methods.register_with_meta("m.reset", |_| 0, Access::Admin)?;
+    /// let (reset, access) = methods.get_with_meta("m.reset").unwrap();
+    /// assert_eq!((reset(7), access), (0, Access::Admin));
+    /// # Ok::<(), handler_registry::Error>(())
+    /// ```
+    ///
+    /// # Panics
+    /// If the registry cannot be frozen, as [`get`](Registry::get).
+    #[track_caller]
+    pub fn get_with_meta(&self, name: &str) -> Option<(F, M)> {
+        let frozen = self.frozen();
+        match frozen.find(name) {
+            Some(slot) if !slot.dynamic => Some((
+                slot.handler.clone(),
+                frozen.entries[slot.entry as usize].meta.clone(),
+            )),
+            Some(slot) => self.overlay_get_with_meta(frozen.entries[slot.entry as usize].name),
+            None if self.runtime_names.load(Ordering::Acquire) == 0 => None,
+            None => self.overlay_get_with_meta(name),
+        }
+    }
+
+    #[cold]
+    fn overlay_get_with_meta(&self, name: &str) -> Option<(F, M)> {
+        if name.len() > MAX_NAME_LEN {
+            return None;
+        }
+        self.overlay
+            .read()
+            .get(name)
+            .map(|live| (live.handler.clone(), live.meta.clone()))
+    }
+
     /// The overlay handler a call of `name` runs on, held until the call is over (so a
     /// replacement cannot drop it mid-call). The caller has looked `name` up in the frozen
     /// table and found no static name: `dynamic` is the `#[dynamic]` declaration it found, if
     /// any, whose primary name is the overlay key.
     #[cold]
-    pub(crate) fn hold(&self, name: &str, dynamic: Option<u32>) -> Result<Held<'_, F>, Error> {
+    pub(crate) fn hold(&self, name: &str, dynamic: Option<u32>) -> Result<Held<'_, F, M>, Error> {
         let key = match dynamic {
             Some(entry) => self.declared_name(entry),
             None if self.runtime_names.load(Ordering::Acquire) == 0 => {
@@ -412,9 +452,9 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// # Panics
     /// If the registry cannot be frozen, as [`get`](Registry::get).
     #[track_caller]
-    pub fn entries(&self) -> Vec<EntryInfo> {
+    pub fn entries(&self) -> Vec<EntryInfo<M>> {
         let frozen = self.frozen();
-        let mut entries: Vec<EntryInfo> = frozen
+        let mut entries: Vec<EntryInfo<M>> = frozen
             .entries
             .iter()
             .zip(0..)
@@ -426,6 +466,7 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
                 location: meta.location,
                 kind: Kind::Static,
                 in_flight: self.metrics.running(index),
+                meta: meta.meta.clone(),
             })
             .collect();
         let overlay = self.overlay.read();
@@ -444,6 +485,7 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
                 },
                 // Every `Arc` but the overlay's own is a call running on it.
                 in_flight: Arc::strong_count(live) - 1 + self.drain.retired_in_flight(&live.name),
+                meta: live.meta.clone(),
             }
         }));
         drop(overlay);
@@ -456,7 +498,7 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// run-time name. Static names refuse every write.
     fn write_target<'a>(
         &self,
-        frozen: &Frozen<F>,
+        frozen: &Frozen<F, M>,
         name: &'a str,
     ) -> Result<(&'a str, Option<u32>), Error> {
         match frozen.find(name) {
@@ -485,75 +527,38 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
         self.overlay.read().get(key).map(|live| live.location)
     }
 
-    /// Adds a handler under `name` at run time, at version 0, or, for a name that was removed,
-    /// at one past the version it had (versions of a name never go backwards).
-    ///
-    /// Also re-adds a `#[dynamic]` handler's name after [`unregister`](Registry::unregister).
+    /// Adds a handler under `name` at run time with its metadata, as
+    /// [`register`](Registry::register) does with the default metadata (the way to register
+    /// in a registry whose metadata type has no default).
     ///
     /// # Errors
-    /// - [`Error::InvalidName`] if `name` breaks the naming rules (nothing changes);
-    /// - [`Error::NotDynamic`] if a static declaration holds the name (static names are never
-    ///   shadowed);
-    /// - [`Error::AlreadyRegistered`] if a run-time or `#[dynamic]` handler holds it;
-    /// - [`Error::Stale`] if the name was removed at version `u64::MAX`;
-    /// - the error of [`freeze`](Registry::freeze) if the registry cannot be frozen.
+    /// As [`register`](Registry::register).
     #[track_caller]
-    pub fn register(&self, name: &str, handler: F) -> Result<(), Error> {
+    pub fn register_with_meta(&self, name: &str, handler: F, meta: M) -> Result<(), Error> {
         let location = Location::caller();
         self.install(
             name,
             location,
-            |current| match current {
-                Current::Never => Ok(0),
-                Current::Removed(last) => last.checked_add(1).ok_or(Error::Stale {
-                    name: name.to_owned(),
-                    current: last,
-                    offered: last,
-                }),
-                Current::Installed(live) => Err(Error::AlreadyRegistered {
-                    name: name.to_owned(),
-                    location: live.location,
-                }),
-            },
+            |current| Self::fresh(name, current),
             handler,
+            NewMeta::Given(meta),
         )
     }
 
-    /// Installs `handler` under `name` only if `version` is newer than the installed one, or
-    /// than the version the name had when it was removed.
-    ///
-    /// A name that never had a handler has no version, so any `version` installs it;
-    /// `#[dynamic]` declarations start at version 0.
-    ///
-    /// # Errors
-    /// - [`Error::Stale`] if `version` is not greater than the installed (or last removed)
-    ///   version (nothing changes);
-    /// - [`Error::InvalidName`] and [`Error::NotDynamic`] as for [`register`](Registry::register);
-    /// - the error of [`freeze`](Registry::freeze) if the registry cannot be frozen.
-    #[track_caller]
-    pub fn register_versioned(&self, name: &str, version: u64, handler: F) -> Result<(), Error> {
-        let location = Location::caller();
-        self.install(
-            name,
-            location,
-            |current| {
-                let last = match current {
-                    Current::Installed(live) => live.version,
-                    Current::Removed(last) => last,
-                    Current::Never => return Ok(version),
-                };
-                if version > last {
-                    Ok(version)
-                } else {
-                    Err(Error::Stale {
-                        name: name.to_owned(),
-                        current: last,
-                        offered: version,
-                    })
-                }
-            },
-            handler,
-        )
+    /// The version a name not held by any handler gets: 0, or one past its last.
+    fn fresh(name: &str, current: Current<'_, F, M>) -> Result<u64, Error> {
+        match current {
+            Current::Never => Ok(0),
+            Current::Removed(last) => last.checked_add(1).ok_or(Error::Stale {
+                name: name.to_owned(),
+                current: last,
+                offered: last,
+            }),
+            Current::Installed(live) => Err(Error::AlreadyRegistered {
+                name: name.to_owned(),
+                location: live.location,
+            }),
+        }
     }
 
     /// Validates, resolves and writes one name; `decide` sees the installed handler (if any)
@@ -562,15 +567,26 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
         &self,
         name: &str,
         location: Location,
-        decide: impl FnOnce(Current<'_, F>) -> Result<u64, Error>,
+        decide: impl FnOnce(Current<'_, F, M>) -> Result<u64, Error>,
         handler: F,
+        meta: NewMeta<M>,
     ) -> Result<(), Error> {
         validate_name(name).map_err(|reason| Error::invalid_name(name, reason))?;
-        let (key, declared) = self.write_target(self.try_frozen()?, name)?;
+        let frozen = self.try_frozen()?;
+        let (key, declared) = self.write_target(frozen, name)?;
         let mut overlay = self.overlay.write();
         let version = decide(overlay.current(key))?;
+        let meta = match meta {
+            NewMeta::Given(meta) => meta,
+            NewMeta::Default(default) => match (overlay.get(key), declared) {
+                (Some(live), _) => live.meta.clone(),
+                (None, Some(index)) => frozen.entries[index as usize].meta.clone(),
+                (None, None) => default(),
+            },
+        };
         let live = Live {
             handler,
+            meta,
             name: key.into(),
             version,
             location,
@@ -602,7 +618,7 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
         name: &str,
         kind: ChangeKind,
         version: u64,
-        retired: Option<Arc<Live<F>>>,
+        retired: Option<Arc<Live<F, M>>>,
     ) {
         let ticket = self.changes.ticket();
         drop(overlay);
@@ -659,6 +675,7 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
         };
         let live = Live {
             handler,
+            meta: slot.meta.clone(),
             name: key.into(),
             version,
             location,
@@ -706,13 +723,130 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     }
 }
 
-impl<F: 'static> Default for Registry<F> {
-    fn default() -> Self {
-        Self::new()
+/// Registries without metadata.
+impl<F: Clone + Send + Sync + 'static> Registry<F> {
+    /// A standalone registry whose names are frozen at once from `handlers`, as if each had been
+    /// declared with `#[handler]`: lookups are lock-free and the names can never be replaced.
+    ///
+    /// Fails with [`Error::Duplicate`] or [`Error::InvalidName`] like a declared registry would.
+    ///
+    /// ```
+    /// # extern crate registry_core as handler_registry;
+    /// use handler_registry::Registry;
+    /// let ops = Registry::<fn(u8) -> u8>::with_static([("inc", (|x| x + 1) as fn(u8) -> u8)])?;
+    /// assert_eq!(ops.get("inc").map(|f| f(1)), Some(2));
+    /// # Ok::<(), handler_registry::Error>(())
+    /// ```
+    #[track_caller]
+    pub fn with_static(
+        handlers: impl IntoIterator<Item = (&'static str, F)>,
+    ) -> Result<Self, Error> {
+        let location = Location::caller();
+        let metas = handlers
+            .into_iter()
+            .map(|(name, handler)| Meta {
+                name,
+                aliases: &[],
+                doc: "",
+                location,
+                dynamic: false,
+                handler,
+                meta: (),
+            })
+            .collect();
+        let frozen = Frozen::build(metas)?;
+        let registry = Self::new();
+        if registry.frozen.set(Ok(frozen)).is_err() {
+            unreachable!("a new registry has no frozen table");
+        }
+        Ok(registry)
     }
 }
 
-impl<F: 'static> fmt::Debug for Registry<F> {
+/// Registration with default metadata: what a registry without a metadata type (`M = ()`)
+/// always has.
+impl<F: Clone + Send + Sync + 'static, M: Clone + Default + Send + Sync + 'static> Registry<F, M> {
+    /// Adds a handler under `name` at run time, at version 0, or, for a name that was removed,
+    /// at one past the version it had (versions of a name never go backwards).
+    ///
+    /// Also re-adds a `#[dynamic]` handler's name after [`unregister`](Registry::unregister).
+    ///
+    /// # Errors
+    /// - [`Error::InvalidName`] if `name` breaks the naming rules (nothing changes);
+    /// - [`Error::NotDynamic`] if a static declaration holds the name (static names are never
+    ///   shadowed);
+    /// - [`Error::AlreadyRegistered`] if a run-time or `#[dynamic]` handler holds it;
+    /// - [`Error::Stale`] if the name was removed at version `u64::MAX`;
+    /// - the error of [`freeze`](Registry::freeze) if the registry cannot be frozen.
+    #[track_caller]
+    pub fn register(&self, name: &str, handler: F) -> Result<(), Error> {
+        let location = Location::caller();
+        self.install(
+            name,
+            location,
+            |current| Self::fresh(name, current),
+            handler,
+            NewMeta::Default(M::default),
+        )
+    }
+
+    /// Installs `handler` under `name` only if `version` is newer than the installed one, or
+    /// than the version the name had when it was removed.
+    ///
+    /// A name that never had a handler has no version, so any `version` installs it;
+    /// `#[dynamic]` declarations start at version 0.
+    ///
+    /// # Errors
+    /// - [`Error::Stale`] if `version` is not greater than the installed (or last removed)
+    ///   version (nothing changes);
+    /// - [`Error::InvalidName`] and [`Error::NotDynamic`] as for [`register`](Registry::register);
+    /// - the error of [`freeze`](Registry::freeze) if the registry cannot be frozen.
+    #[track_caller]
+    pub fn register_versioned(&self, name: &str, version: u64, handler: F) -> Result<(), Error> {
+        let location = Location::caller();
+        self.install(
+            name,
+            location,
+            |current| {
+                let last = match current {
+                    Current::Installed(live) => live.version,
+                    Current::Removed(last) => last,
+                    Current::Never => return Ok(version),
+                };
+                if version > last {
+                    Ok(version)
+                } else {
+                    Err(Error::Stale {
+                        name: name.to_owned(),
+                        current: last,
+                        offered: version,
+                    })
+                }
+            },
+            handler,
+            NewMeta::Default(M::default),
+        )
+    }
+}
+
+impl<F: 'static, M: 'static> Default for Registry<F, M> {
+    fn default() -> Self {
+        Self::new_with_meta()
+    }
+}
+
+impl<F: 'static> Registry<F> {
+    const_fn_unless_loom! {
+        /// A standalone registry: it holds only what is registered at run time, never `#[handler]`
+        /// declarations. Usable in a `static` and in tests. For a registry with metadata, see
+        /// [`new_with_meta`](Registry::new_with_meta).
+        pub const fn new() -> Self {
+            Self::with_declarations(None, "")
+        }
+    }
+}
+
+impl<F: 'static, M: 'static> fmt::Debug for Registry<F, M> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let state = match self.frozen.get() {
             None => "not frozen",
@@ -732,7 +866,7 @@ impl<F: 'static> fmt::Debug for Registry<F> {
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
     message = "`{Self}` is not a registry declared with `#[registry]`",
-    label = "declare it as `#[registry] static NAME: Registry<F>;`"
+    label = "declare it as `#[registry] static NAME: Registry<F, M>;`"
 )]
 pub trait RegistryDecl {
     /// The registry's handler type `F`. Unbounded here: the `static` itself must be `Sync`, and
@@ -741,4 +875,46 @@ pub trait RegistryDecl {
     /// What a `#[handler]` function is coerced to: `F` itself for fn pointers, the fn pointer
     /// form of `dyn Fn(A) -> R` for `Arc<dyn Fn(A) -> R + Send + Sync>`.
     type Decl;
+    /// [`NoMeta`] for `Registry<F>`, [`WithMeta<M>`] for `Registry<F, M>`: what `meta = …`
+    /// on a `#[handler]` may be, and whether it may be left out.
+    type Meta;
+}
+
+/// The [`RegistryDecl::Meta`] of a registry declared without a metadata type.
+#[doc(hidden)]
+pub struct NoMeta;
+
+/// The [`RegistryDecl::Meta`] of a registry declared as `Registry<F, M>`.
+#[doc(hidden)]
+pub struct WithMeta<M>(std::marker::PhantomData<M>);
+
+/// The type `meta = …` must have on a `#[handler]` of a registry.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "this registry has no metadata type, so its handlers take no `meta = …`",
+    label = "remove `meta = …`, or declare the registry as `Registry<F, M>` with `M` the metadata type"
+)]
+pub trait GivenMeta {
+    type Type: Send + Sync + 'static;
+}
+
+impl<M: Send + Sync + 'static> GivenMeta for WithMeta<M> {
+    type Type = M;
+}
+
+/// What a `#[handler]` without `meta = …` submits: `()` for a registry without metadata, or
+/// `M::default` (as `fn() -> M`) for a metadata type with a default. Without one, rustc
+/// reports `M: Default` unsatisfied on the handler's name, "required for `WithMeta<M>` to
+/// implement `MetaLeftOut`".
+#[doc(hidden)]
+pub trait MetaLeftOut {
+    const DEFAULT: &'static (dyn Any + Send + Sync);
+}
+
+impl MetaLeftOut for NoMeta {
+    const DEFAULT: &'static (dyn Any + Send + Sync) = &();
+}
+
+impl<M: Default + Send + Sync + 'static> MetaLeftOut for WithMeta<M> {
+    const DEFAULT: &'static (dyn Any + Send + Sync) = &(<M as Default>::default as fn() -> M);
 }

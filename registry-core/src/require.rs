@@ -3,7 +3,7 @@
 use crate::error::Error;
 use crate::registry::Registry;
 
-impl<F: Clone + Send + Sync + 'static> Registry<F> {
+impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registry<F, M> {
     /// Checks that every name in `names` resolves to a handler (primary names and aliases
     /// alike), so that a program stops at startup, naming everything that is missing, rather
     /// than failing at its first request.

@@ -84,6 +84,7 @@ submit! {
         line: line!(),
         dynamic: true,
         handler: &DYN,
+        meta: &(),
     }
 }
 submit! {
@@ -97,6 +98,7 @@ submit! {
         line: line!(),
         dynamic: false,
         handler: &STATIC,
+        meta: &(),
     }
 }
 
@@ -107,7 +109,7 @@ fn with_linked(model: impl FnOnce(&'static Registry<Handler>)) {
     // SAFETY: loom runs one execution at a time and `LINKED` is held by the caller (`explore`),
     // so nothing else touches the slot; the registry is dropped after `model` joined its threads.
     let registry: &'static Registry<Handler> =
-        unsafe { (*SLOT.0.get()).write(Registry::__linked()) };
+        unsafe { (*SLOT.0.get()).write(Registry::__linked("loom::REGISTRY")) };
     model(registry);
     unsafe { (*SLOT.0.get()).assume_init_drop() };
 }

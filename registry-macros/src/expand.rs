@@ -59,8 +59,29 @@ fn registration(handler: &Handler) -> TokenStream {
             )),
         ),
     };
+    // The metadata, typed by the registry: a value of its `M` (a wrong type is reported on the
+    // expression), or, left out, `M::default` (an error on the name if `M` has none).
+    let (meta_item, meta) = match (handler.registry, handler.meta) {
+        (Some(path), Some((key, value))) => {
+            let ty = quote_spanned! {key.span()=>
+                <<#path as #krate::__private::RegistryDecl>::Meta as #krate::__private::GivenMeta>::Type
+            };
+            (
+                quote!(static __HANDLER_REGISTRY_META: #ty = #value;),
+                quote!(&__HANDLER_REGISTRY_META),
+            )
+        }
+        (Some(path), None) => (
+            TokenStream::new(),
+            quote_spanned! {name.span()=>
+                <<#path as #krate::__private::RegistryDecl>::Meta as #krate::__private::MetaLeftOut>::DEFAULT
+            },
+        ),
+        (None, _) => (TokenStream::new(), quote!(&())),
+    };
     let entry = quote! {
         static __HANDLER_REGISTRY_FN: #handler_ty = #ident;
+        #meta_item
         #krate::__private::submit! {
             #krate::__private::StaticEntry {
                 registry: &#registry,
@@ -72,6 +93,7 @@ fn registration(handler: &Handler) -> TokenStream {
                 line: ::core::line!(),
                 dynamic: #dynamic,
                 handler: &#erased,
+                meta: #meta,
             }
         }
     };
@@ -225,16 +247,25 @@ pub fn registry(args: TokenStream, item: TokenStream) -> TokenStream {
             ..
         } = registry.item;
         let handler_ty = registry.handler_ty;
+        let path = quote!(::core::concat!(
+            ::core::module_path!(),
+            "::",
+            ::core::stringify!(#ident)
+        ));
+        let meta = match registry.meta_ty {
+            Some(meta_ty) => quote!(#krate::__private::WithMeta<#meta_ty>),
+            None => quote!(#krate::__private::NoMeta),
+        };
         let (value, decl_ty, allow) = match &registry.owned_decl {
             None => (
-                quote!(#krate::__private::Registry::__linked()),
+                quote!(#krate::__private::Registry::__linked(#path)),
                 quote!(#handler_ty),
                 TokenStream::new(),
             ),
             // The `Arc<dyn Fn…>` type has to be written out for the macro to see the signature,
             // so clippy's `type_complexity` has no better spelling to suggest.
             Some(decl) => (
-                owned_registry(handler_ty, decl, &krate),
+                owned_registry(handler_ty, decl, &krate, &path),
                 decl.clone(),
                 quote!(#[allow(clippy::type_complexity)]),
             ),
@@ -251,6 +282,7 @@ pub fn registry(args: TokenStream, item: TokenStream) -> TokenStream {
             impl #krate::__private::RegistryDecl for #ident {
                 type Handler = #handler_ty;
                 type Decl = #decl_ty;
+                type Meta = #meta;
             }
         }
     });
@@ -260,7 +292,12 @@ pub fn registry(args: TokenStream, item: TokenStream) -> TokenStream {
 
 /// The value of a registry of owned closures: declarations arrive as fn pointers and are
 /// wrapped once, when the registry is frozen.
-fn owned_registry(handler_ty: &Type, decl: &TokenStream, krate: &TokenStream) -> TokenStream {
+fn owned_registry(
+    handler_ty: &Type,
+    decl: &TokenStream,
+    krate: &TokenStream,
+    path: &TokenStream,
+) -> TokenStream {
     quote! {{
         fn __handler_registry_convert(
             declared: &'static (dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync),
@@ -269,7 +306,7 @@ fn owned_registry(handler_ty: &Type, decl: &TokenStream, krate: &TokenStream) ->
             let handler: #handler_ty = #krate::__private::Arc::new(decl);
             ::core::option::Option::Some(handler)
         }
-        #krate::__private::Registry::__linked_with(__handler_registry_convert)
+        #krate::__private::Registry::__linked_with(__handler_registry_convert, #path)
     }}
 }
 

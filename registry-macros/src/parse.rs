@@ -13,7 +13,7 @@ use crate::ctxt::Errors;
 
 /// The options `#[handler]` accepts after the name, for error messages.
 pub const HANDLER_OPTIONS: &str =
-    "`registry = PATH`, `aliases = [\"…\"]`, `dynamic`, `crate = PATH`";
+    "`registry = PATH`, `aliases = [\"…\"]`, `meta = EXPR`, `dynamic`, `crate = PATH`";
 
 /// What is said of a `crate = …` that is not a path, for both attributes.
 const CRATE_TAKES_A_PATH: &str =
@@ -33,6 +33,8 @@ pub struct HandlerArgs {
     pub dynamic: Option<Path>,
     /// Where the generated code finds handler-registry, if not at `::handler_registry`.
     pub krate: Option<Path>,
+    /// `meta = EXPR`: the key (for spans) and the registry's metadata for this handler.
+    pub meta: Option<(Ident, Expr)>,
 }
 
 impl HandlerArgs {
@@ -48,7 +50,7 @@ impl HandlerArgs {
     }
 
     /// `"name"` then, each at most once and in any order, `registry = a::b::C`,
-    /// `aliases = ["…", …]`, `dynamic` and `crate = a::b`, with an optional trailing comma.
+    /// `aliases = ["…", …]`, `meta = EXPR`, `dynamic` and `crate = a::b`, with an optional trailing comma.
     /// Anything else, including input that merely looks unusual, is an error here and goes to
     /// `parse_exprs`.
     pub fn parse_plain(input: ParseStream) -> syn::Result<Self> {
@@ -73,6 +75,8 @@ impl HandlerArgs {
                 args.registry = Some(input.call(Path::parse_mod_style)?);
             } else if key == "crate" && args.krate.is_none() {
                 args.krate = Some(input.call(Path::parse_mod_style)?);
+            } else if key == "meta" && args.meta.is_none() {
+                args.meta = Some((key, input.parse()?));
             } else if key == "aliases" && !aliases_given {
                 aliases_given = true;
                 let content;
@@ -211,6 +215,7 @@ impl HandlerArgs {
                 "`dynamic` is a flag: write `dynamic` without a value, or put `#[dynamic]` on the function",
             ),
             "crate" => self.krate = crate_value(value, errors),
+            "meta" => self.meta = Some((ident.clone(), value)),
             other => errors.spanned(
                 ident,
                 format!("unknown option `{other}`; expected one of {HANDLER_OPTIONS}"),

@@ -29,6 +29,8 @@ const VALID_ARGS: &[&str] = &[
     r#"r"raw.name""#,
     r#""greet", crate = hr"#,
     r#""greet", crate = ::my::hr, registry = COMMANDS, dynamic"#,
+    r#""greet", registry = COMMANDS, meta = Access::Admin"#,
+    r#""greet", meta = Help { category: "x", hidden: [1, 2].len() > 1 }, registry = COMMANDS"#,
 ];
 
 const INVALID_ARGS: &[&str] = &[
@@ -67,6 +69,9 @@ const INVALID_ARGS: &[&str] = &[
     r#""greet", crate = 1"#,
     r#""greet", crate = hr::<u8>"#,
     r#""greet", crate"#,
+    r#""greet", registry = COMMANDS, meta = 1, meta = 2"#,
+    r#""greet", meta = Access::Admin"#,
+    r#""greet", registry = COMMANDS, meta"#,
 ];
 
 const VALID_ITEMS: &[&str] = &[
@@ -211,6 +216,8 @@ fn registry_reports_exactly_the_wrong_inputs() {
         "static COMMANDS: Registry<fn(&str) -> String>;",
         "pub static COMMANDS: handler_registry::Registry<fn() -> BoxFuture<'static, ()>>;",
         "/// Docs.\n#[allow(unused)] pub(crate) static COMMANDS: Registry<u8>;",
+        "static COMMANDS: Registry<u8, u16>;",
+        "static HOOKS: Registry<Arc<dyn Fn(u8) + Send + Sync>, Access>;",
     ];
     let invalid = [
         "",
@@ -220,7 +227,8 @@ fn registry_reports_exactly_the_wrong_inputs() {
         "static mut COMMANDS: Registry<u8>;",
         "static COMMANDS: Registry<u8> = Registry::new();",
         "static COMMANDS: Registry;",
-        "static COMMANDS: Registry<u8, u16>;",
+        "static COMMANDS: Registry<u8, u16, u32>;",
+        "static COMMANDS: Registry<u8, 'a>;",
         "static COMMANDS: Vec<u8>;",
         "static COMMANDS: <T as X>::Registry<u8>;",
         "const COMMANDS: Registry<u8>;",

@@ -27,6 +27,8 @@ pub struct Handler<'a> {
     pub doc: String,
     /// The `crate = PATH` given, if any.
     pub krate: Option<&'a Path>,
+    /// `meta = EXPR`: its key and value.
+    pub meta: Option<&'a (syn::Ident, Expr)>,
 }
 
 pub fn handler<'a>(
@@ -78,6 +80,12 @@ pub fn handler<'a>(
         }
     };
     check_signature(&func.head.sig, errors);
+    if let (Some((key, _)), None) = (&args.meta, &args.registry) {
+        errors.spanned(
+            key,
+            "the default registry has no metadata: `meta = …` goes with `registry = PATH`, a registry declared as `Registry<F, M>`",
+        );
+    }
     let name = args.name.as_ref()?;
     if !errors.is_empty() {
         return None;
@@ -90,6 +98,7 @@ pub fn handler<'a>(
         dynamic: args.dynamic.is_some() || func.dynamic_below,
         doc: doc_text(&func.head.attrs),
         krate: args.krate.as_ref(),
+        meta: args.meta.as_ref(),
     })
 }
 
@@ -356,10 +365,12 @@ fn not_a_function(item: &Item, errors: &mut Errors) {
     );
 }
 
-/// A `#[registry]` that passed every rule: the static and its handler type `F`.
+/// A `#[registry]` that passed every rule: the static, its handler type `F` and its metadata
+/// type `M`, if it has one.
 pub struct Registry<'a> {
     pub item: &'a RegistryItem,
     pub handler_ty: &'a Type,
+    pub meta_ty: Option<&'a Type>,
     /// For `Arc<dyn Fn(A) -> R + …>`: the fn pointer type `#[handler]` functions are coerced
     /// to; the registry wraps each in an `Arc` once, at freeze.
     pub owned_decl: Option<TokenStream>,
@@ -382,13 +393,14 @@ pub fn registry<'a>(item: &'a RegistryItem, errors: &mut Errors) -> Option<Regis
     if handler_ty.is_none() {
         errors.spanned(
             &item.ty,
-            "a registry's type is `Registry<F>` with `F` the handler type, e.g. `Registry<fn(&str) -> String>`",
+            "a registry's type is `Registry<F>` or `Registry<F, M>`, with `F` the handler type and `M` the metadata type, e.g. `Registry<fn(&str) -> String>`",
         );
     }
-    let handler_ty = handler_ty?;
+    let (handler_ty, meta_ty) = handler_ty?;
     Some(Registry {
         item,
         handler_ty,
+        meta_ty,
         owned_decl: owned_fn_decl(handler_ty),
     })
 }
@@ -437,7 +449,7 @@ fn owned_fn_decl(handler_ty: &Type) -> Option<TokenStream> {
     })
 }
 
-fn registry_handler_type(ty: &Type) -> Option<&Type> {
+fn registry_handler_type(ty: &Type) -> Option<(&Type, Option<&Type>)> {
     let Type::Path(path) = ty else { return None };
     if path.qself.is_some() {
         return None;
@@ -450,7 +462,10 @@ fn registry_handler_type(ty: &Type) -> Option<&Type> {
         return None;
     };
     match args.args.iter().collect::<Vec<_>>().as_slice() {
-        [syn::GenericArgument::Type(handler)] => Some(handler),
+        [syn::GenericArgument::Type(handler)] => Some((handler, None)),
+        [syn::GenericArgument::Type(handler), syn::GenericArgument::Type(meta)] => {
+            Some((handler, Some(meta)))
+        }
         _ => None,
     }
 }
