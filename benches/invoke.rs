@@ -14,6 +14,9 @@
 //!   threads: `call` (the handler by reference: no shared write, so 2 threads should take no
 //!   longer per call than 1) against `get` (an `Arc` clone per lookup, whose count is shared).
 //!
+//! - `guarded`: a declared registry with metadata (`Registry<F, Access>`): `call` against
+//!   `call_as` with a check of the handler's metadata that allows it, metrics off and on.
+//!
 //! Run with `cargo bench --bench invoke`; `call` minus `get_then_call` is the invoke layer's own
 //! cost.
 
@@ -23,7 +26,7 @@ use std::sync::{Arc, LazyLock};
 use std::task::{Context, Poll, Waker};
 
 use divan::{black_box, Bencher};
-use handler_registry::{BoxFuture, Registry};
+use handler_registry::{handler, registry, BoxFuture, Registry};
 
 fn main() {
     divan::main();
@@ -147,5 +150,64 @@ mod owned {
     fn get_then_call(bencher: Bencher) {
         let registry = &*OWNED_OFF;
         bencher.bench(|| registry.get(black_box(NAME)).map(|f| f(black_box(7))));
+    }
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    Public,
+    Admin,
+}
+
+#[registry]
+static GUARDED: Registry<Handler, Access>;
+
+#[handler("orders.refresh", registry = GUARDED, meta = Access::Public)]
+fn refresh(x: u64) -> u64 {
+    handler(x)
+}
+
+#[handler("orders.purge", registry = GUARDED, meta = Access::Admin)]
+fn purge(x: u64) -> u64 {
+    handler(x)
+}
+
+fn public_only(access: &Access) -> Result<(), String> {
+    match access {
+        Access::Public => Ok(()),
+        Access::Admin => Err("admin only".to_owned()),
+    }
+}
+
+mod guarded {
+    use super::*;
+
+    fn metrics(enabled: bool) -> &'static Registry<Handler, Access> {
+        GUARDED.set_metrics(enabled);
+        &GUARDED
+    }
+
+    #[divan::bench(sample_size = 10_000)]
+    fn call_metrics_off(bencher: Bencher) {
+        let registry = metrics(false);
+        bencher.bench(|| registry.call(black_box(NAME), |f| f(black_box(7))));
+    }
+
+    #[divan::bench(sample_size = 10_000)]
+    fn call_as_metrics_off(bencher: Bencher) {
+        let registry = metrics(false);
+        bencher.bench(|| registry.call_as(black_box(NAME), public_only, |f| f(black_box(7))));
+    }
+
+    #[divan::bench(sample_size = 10_000)]
+    fn call_metrics_on(bencher: Bencher) {
+        let registry = metrics(true);
+        bencher.bench(|| registry.call(black_box(NAME), |f| f(black_box(7))));
+    }
+
+    #[divan::bench(sample_size = 10_000)]
+    fn call_as_metrics_on(bencher: Bencher) {
+        let registry = metrics(true);
+        bencher.bench(|| registry.call_as(black_box(NAME), public_only, |f| f(black_box(7))));
     }
 }

@@ -1,31 +1,47 @@
 //! A JSON-RPC 2.0 service over HTTP whose every method is a `#[handler]`.
 //!
 //! Sync methods live in one registry, async ones in another; each call goes through
-//! `Registry::call` / `Registry::call_async`, so it runs in a `handler` span, a panicking method
-//! becomes a JSON-RPC internal error while the server keeps serving, async methods get a
+//! `Registry::call_as` / `Registry::call_async_as`, so it runs in a `handler` span, a panicking
+//! method becomes a JSON-RPC internal error while the server keeps serving, async methods get a
 //! deadline, and every call is counted (see `admin.stats`, which also shows the calls running
 //! now). The sync registry holds owned closures, so `admin.set_greeting` can install a
 //! `text.greet` built from its request next to the `#[handler]` functions.
 //!
+//! Every method declares its [`Access`] as its metadata (`meta = Access::Admin`): `admin.*` and
+//! `debug.*` methods need `Authorization: Bearer <token>`, with the token from
+//! `JSONRPC_ADMIN_TOKEN` or, unset, generated at start-up and printed once. Without it, the call
+//! is refused with `UNAUTHORIZED` before the method runs, and `rpc.discover` lists only the
+//! methods the caller may call.
+//!
+//! `GET /metrics` serves the calls in the Prometheus text format, through
+//! `metrics-exporter-prometheus`; the registries report them with the `metrics` feature.
+//!
 //! ```text
-//! $ cargo run --example jsonrpc_server          # port: first argument, or JSONRPC_PORT, or any free one
+//! $ JSONRPC_ADMIN_TOKEN=secret cargo run --features metrics --example jsonrpc_server
 //! listening on http://127.0.0.1:40517
 //! $ curl -s http://127.0.0.1:40517 -d '{"jsonrpc":"2.0","id":1,"method":"math.add","params":[2,3]}'
 //! {"jsonrpc":"2.0","id":1,"result":5}
+//! $ curl -s http://127.0.0.1:40517 -H 'Authorization: Bearer secret' \
+//!     -d '{"jsonrpc":"2.0","id":2,"method":"admin.stats"}'
+//! $ curl -s http://127.0.0.1:40517/metrics
 //! ```
 //!
-//! Logs (one `request` span per HTTP request, a `handler` span per call) go to stderr.
+//! The port is the first argument, or `JSONRPC_PORT`, or any free one. Logs (one `request` span
+//! per HTTP request, a `handler` span per call) go to stderr.
 
+use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, OnceLock};
+use std::time::{Duration, SystemTime};
 
 use axum::body::Bytes;
-use axum::http::{header, StatusCode};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::post;
+use axum::routing::{get, post};
 use axum::Router;
 use handler_registry::{registry, BoxFuture, Error, Registry};
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -40,14 +56,121 @@ pub type Method = Arc<dyn Fn(Params) -> Result<Value, RpcError> + Send + Sync>;
 /// shim of this type.
 pub type AsyncMethod = fn(Params) -> BoxFuture<'static, Result<Value, RpcError>>;
 
+/// Who may call a method: every method's metadata, given with `meta = …` on its `#[handler]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Access {
+    /// Anyone.
+    Public,
+    /// Only a request with `Authorization: Bearer <admin token>`: `admin.*` and `debug.*`.
+    Admin,
+}
+
+/// `Admin`, the stricter: what `Registry::register_versioned` gives a name that has no metadata
+/// yet (it keeps the metadata of a name that has some, as `text.greet` does), so a method
+/// installed without saying who may call it is never public by accident.
+impl Default for Access {
+    fn default() -> Self {
+        Access::Admin
+    }
+}
+
+/// Who is calling: what the request's `Authorization` header proves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Caller {
+    /// No `Authorization` header.
+    Anonymous,
+    /// An `Authorization` header without the admin token.
+    WrongToken,
+    /// `Authorization: Bearer <admin token>`.
+    Admin,
+}
+
+impl Caller {
+    /// Reads the `Authorization` header of a request against the admin `token`.
+    pub fn of(headers: &HeaderMap, token: &str) -> Caller {
+        let Some(authorization) = headers.get(header::AUTHORIZATION) else {
+            return Caller::Anonymous;
+        };
+        let bearer = authorization
+            .to_str()
+            .ok()
+            .and_then(|value| value.trim().split_once(' '))
+            .filter(|(scheme, _)| scheme.eq_ignore_ascii_case("bearer"))
+            .map(|(_, presented)| presented.trim());
+        match bearer {
+            Some(presented) if same_secret(presented, token) => Caller::Admin,
+            _ => Caller::WrongToken,
+        }
+    }
+
+    /// The check of `Registry::call_as`: whether this caller may call a method with `access`,
+    /// and if not, why.
+    pub fn check(self, access: &Access) -> Result<(), String> {
+        match (access, self) {
+            (Access::Public, _) | (Access::Admin, Caller::Admin) => Ok(()),
+            (Access::Admin, Caller::Anonymous) => {
+                Err("this method needs `Authorization: Bearer <token>`".to_owned())
+            }
+            (Access::Admin, Caller::WrongToken) => {
+                Err("the `Authorization` header does not hold the admin token".to_owned())
+            }
+        }
+    }
+
+    /// Whether this caller may call a method with `access`.
+    pub fn may_call(self, access: Access) -> bool {
+        self.check(&access).is_ok()
+    }
+}
+
+/// Compares a presented token with the secret in time that does not depend on where they
+/// differ (only on their lengths).
+fn same_secret(presented: &str, secret: &str) -> bool {
+    presented.len() == secret.len()
+        && presented
+            .bytes()
+            .zip(secret.bytes())
+            .fold(0, |difference, (a, b)| difference | (a ^ b))
+            == 0
+}
+
+/// The admin token: `JSONRPC_ADMIN_TOKEN`, or a fresh random one (then `true`).
+pub fn admin_token() -> Result<(Arc<str>, bool), String> {
+    match std::env::var("JSONRPC_ADMIN_TOKEN") {
+        Ok(token) if token.trim().is_empty() => Err(
+            "JSONRPC_ADMIN_TOKEN is empty: set a token, or unset it to have one generated".into(),
+        ),
+        Ok(token) => Ok((token.trim().into(), false)),
+        Err(std::env::VarError::NotPresent) => Ok((generate_token().into(), true)),
+        Err(error) => Err(format!("JSONRPC_ADMIN_TOKEN: {error}")),
+    }
+}
+
+/// 128 random bits in hex, without a dependency: `RandomState` hashers are keyed from the
+/// operating system's randomness (each one differently), and the clock is mixed in.
+fn generate_token() -> String {
+    let now = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default();
+    (0..2u8)
+        .map(|half| {
+            let mut hasher = RandomState::new().build_hasher();
+            hasher.write_u128(now.as_nanos());
+            hasher.write_u32(std::process::id());
+            hasher.write_u8(half);
+            format!("{:016x}", hasher.finish())
+        })
+        .collect()
+}
+
 /// The sync methods. The type is spelled out (not `Method`) because `#[registry]` reads it to
 /// wrap each `#[handler]` function in an `Arc`, once, at freeze.
 #[registry]
-pub static METHODS: Registry<Arc<dyn Fn(Params) -> Result<Value, RpcError> + Send + Sync>>;
+pub static METHODS: Registry<Arc<dyn Fn(Params) -> Result<Value, RpcError> + Send + Sync>, Access>;
 
 /// The async methods.
 #[registry]
-pub static ASYNC_METHODS: Registry<AsyncMethod>;
+pub static ASYNC_METHODS: Registry<AsyncMethod, Access>;
 
 /// How long an async method may run before its call is dropped and answered with `TIMED_OUT`.
 pub const CALL_TIMEOUT: Duration = Duration::from_secs(2);
@@ -71,6 +194,9 @@ pub mod code {
     pub const INTERNAL_ERROR: i64 = -32603;
     /// The method did not finish within `CALL_TIMEOUT` (a server-defined code).
     pub const TIMED_OUT: i64 = -32000;
+    /// The caller may not call the method: an `Access::Admin` method without the admin token
+    /// (a server-defined code). The method did not run.
+    pub const UNAUTHORIZED: i64 = -32001;
     /// `math.divide` by zero (an application code).
     pub const DIVISION_BY_ZERO: i64 = 1;
     /// `admin.set_greeting` offered a version that is not newer (an application code).
@@ -80,15 +206,24 @@ pub mod code {
     pub const DRAIN_TIMEOUT: i64 = 3;
 }
 
-/// The `params` of a call, turned into a typed value by the method that receives it.
-pub struct Params(Value);
+/// The `params` of a call, turned into a typed value by the method that receives it, and who
+/// made the call.
+pub struct Params {
+    value: Value,
+    caller: Caller,
+}
 
 impl Params {
+    /// Who made the call.
+    pub fn caller(&self) -> Caller {
+        self.caller
+    }
+
     /// Deserializes the params into `T`: by name (an object) or by position (an array, for
     /// structs and tuples); absent params are `null`. A mismatch is an `INVALID_PARAMS` error
     /// naming the problem, so methods can write `let Args { a, b } = params.parse()?;`.
     pub fn parse<T: DeserializeOwned>(self) -> Result<T, RpcError> {
-        serde_json::from_value(self.0).map_err(|error| {
+        serde_json::from_value(self.value).map_err(|error| {
             RpcError::new(code::INVALID_PARAMS, "Invalid params").with_data(error.to_string())
         })
     }
@@ -135,7 +270,7 @@ mod calc {
     use serde::{Deserialize, Serialize};
     use serde_json::Value;
 
-    use super::{code, reply, Method, Params, RpcError};
+    use super::{code, reply, Access, Method, Params, RpcError};
 
     #[derive(Deserialize)]
     struct Operands {
@@ -144,7 +279,7 @@ mod calc {
     }
 
     /// Add two integers: `{"a": 2, "b": 3}` or `[2, 3]`.
-    #[handler("math.add", registry = super::METHODS, aliases = ["add"])]
+    #[handler("math.add", registry = super::METHODS, aliases = ["add"], meta = Access::Public)]
     fn add(params: Params) -> Result<Value, RpcError> {
         let Operands { a, b } = params.parse()?;
         match a.checked_add(b) {
@@ -167,7 +302,7 @@ mod calc {
     }
 
     /// Divide integers: `{"dividend": 7, "divisor": 2}` gives the quotient and the remainder.
-    #[handler("math.divide", registry = super::METHODS)]
+    #[handler("math.divide", registry = super::METHODS, meta = Access::Public)]
     fn divide(params: Params) -> Result<Value, RpcError> {
         let Division { dividend, divisor } = params.parse()?;
         match (dividend.checked_div(divisor), dividend.checked_rem(divisor)) {
@@ -187,7 +322,7 @@ mod calc {
     }
 
     /// Greet someone: `{"name": "Ada"}`. Replaced at run time with `admin.set_greeting`.
-    #[handler("text.greet", registry = super::METHODS)]
+    #[handler("text.greet", registry = super::METHODS, meta = Access::Public)]
     #[dynamic]
     pub fn greet(params: Params) -> Result<Value, RpcError> {
         let Person { name } = params.parse()?;
@@ -207,7 +342,7 @@ mod calc {
     }
 
     /// Panic on purpose, to show that the server keeps serving.
-    #[handler("debug.panic", registry = super::METHODS)]
+    #[handler("debug.panic", registry = super::METHODS, meta = Access::Admin)]
     fn panic(_: Params) -> Result<Value, RpcError> {
         panic!("debug.panic was called");
     }
@@ -224,7 +359,7 @@ mod store {
     use serde_json::{json, Value};
     use tokio::sync::RwLock;
 
-    use super::{reply, Params, RpcError};
+    use super::{reply, Access, Params, RpcError};
 
     static STORE: LazyLock<RwLock<BTreeMap<String, Value>>> = LazyLock::new(RwLock::default);
 
@@ -241,7 +376,7 @@ mod store {
 
     /// Store a JSON value under a key: `{"key": "k", "value": ...}`; returns the previous value
     /// or `null`.
-    #[handler("kv.put", registry = super::ASYNC_METHODS)]
+    #[handler("kv.put", registry = super::ASYNC_METHODS, meta = Access::Public)]
     async fn put(params: Params) -> Result<Value, RpcError> {
         let Entry { key, value } = params.parse()?;
         let previous = STORE.write().await.insert(key, value);
@@ -249,7 +384,7 @@ mod store {
     }
 
     /// The value stored under a key, or `null`: `{"key": "k"}`.
-    #[handler("kv.get", registry = super::ASYNC_METHODS)]
+    #[handler("kv.get", registry = super::ASYNC_METHODS, meta = Access::Public)]
     async fn get(params: Params) -> Result<Value, RpcError> {
         let Key { key } = params.parse()?;
         let value = STORE.read().await.get(&key).cloned();
@@ -262,7 +397,7 @@ mod store {
     }
 
     /// Wait `{"ms": n}` milliseconds, then answer; past the call deadline, the call times out.
-    #[handler("util.sleep", registry = super::ASYNC_METHODS)]
+    #[handler("util.sleep", registry = super::ASYNC_METHODS, meta = Access::Public)]
     async fn sleep(params: Params) -> Result<Value, RpcError> {
         let Nap { ms } = params.parse()?;
         tokio::time::sleep(Duration::from_millis(ms)).await;
@@ -270,7 +405,7 @@ mod store {
     }
 
     /// Panic after suspending once, to show that a panic in a later poll is caught too.
-    #[handler("debug.panic_later", registry = super::ASYNC_METHODS)]
+    #[handler("debug.panic_later", registry = super::ASYNC_METHODS, meta = Access::Admin)]
     async fn panic_later(_: Params) -> Result<Value, RpcError> {
         tokio::task::yield_now().await;
         panic!("debug.panic_later was polled again");
@@ -285,7 +420,9 @@ mod admin {
     use serde::{Deserialize, Serialize};
     use serde_json::{json, Value};
 
-    use super::{calc, code, reply, Params, RpcError, ASYNC_METHODS, DRAIN_TIMEOUT, METHODS};
+    use super::{
+        calc, code, reply, Access, Params, RpcError, ASYNC_METHODS, DRAIN_TIMEOUT, METHODS,
+    };
 
     /// The method `admin.set_greeting` replaces.
     const GREET: &str = "text.greet";
@@ -301,9 +438,11 @@ mod admin {
         version: Option<u64>,
     }
 
-    /// List every method with its aliases and documentation (`version` marks hot-swappable ones).
-    #[handler("rpc.discover", registry = super::METHODS)]
-    fn discover(_: Params) -> Result<Value, RpcError> {
+    /// List the methods the caller may call, with their aliases and documentation (`version`
+    /// marks hot-swappable ones); `admin.*` and `debug.*` only with the admin token.
+    #[handler("rpc.discover", registry = super::METHODS, meta = Access::Public)]
+    fn discover(params: Params) -> Result<Value, RpcError> {
+        let caller = params.caller();
         let sync = METHODS.entries().into_iter().map(|entry| (entry, false));
         let not_sync = ASYNC_METHODS
             .entries()
@@ -311,6 +450,7 @@ mod admin {
             .map(|entry| (entry, true));
         let mut methods: Vec<Description> = sync
             .chain(not_sync)
+            .filter(|(entry, _)| caller.may_call(*entry.meta()))
             .map(|(entry, is_async)| Description {
                 name: entry.name().to_owned(),
                 aliases: entry.aliases(),
@@ -364,7 +504,7 @@ mod admin {
     /// Hot-swap `text.greet`: `{"template": "Ahoy, {name}!", "version": n}` (or a built-in
     /// `"style": "plain" | "formal" | "pirate"` instead of `template`), where `n` must be greater
     /// than the installed version. Answers once no call runs on the replaced greeting.
-    #[handler("admin.set_greeting", registry = super::ASYNC_METHODS)]
+    #[handler("admin.set_greeting", registry = super::ASYNC_METHODS, meta = Access::Admin)]
     async fn set_greeting(params: Params) -> Result<Value, RpcError> {
         let Swap {
             template,
@@ -420,13 +560,15 @@ mod admin {
         in_flight: usize,
         calls: u64,
         panics: u64,
+        /// Calls refused for want of the admin token: the method did not run.
+        denied: u64,
         total_us: u128,
         max_us: u128,
     }
 
-    /// Per method: the calls running now (`in_flight`), and calls, panics and time since the
-    /// server started.
-    #[handler("admin.stats", registry = super::METHODS)]
+    /// Per method: the calls running now (`in_flight`), and calls, panics, refused calls
+    /// (`denied`) and time since the server started.
+    #[handler("admin.stats", registry = super::METHODS, meta = Access::Admin)]
     fn stats(_: Params) -> Result<Value, RpcError> {
         let mut counts = BTreeMap::new();
         for entry in METHODS.entries().into_iter().chain(ASYNC_METHODS.entries()) {
@@ -437,6 +579,7 @@ mod admin {
             let counts = counts_of(&mut counts, stats.name());
             counts.calls = stats.calls();
             counts.panics = stats.panics();
+            counts.denied = stats.denied();
             counts.total_us = stats.total_time().as_micros();
             counts.max_us = stats.max_time().as_micros();
         }
@@ -452,21 +595,34 @@ mod admin {
     }
 }
 
-/// Runs one call: a sync method in place, an async one under `CALL_TIMEOUT`.
+/// Runs one call, if its caller may make it: a sync method in place, an async one under
+/// `CALL_TIMEOUT`.
 pub async fn invoke(method: &str, params: Params) -> Result<Value, RpcError> {
+    let caller = params.caller();
+    let check = |access: &Access| caller.check(access);
     let outcome = if METHODS.contains(method) {
-        METHODS.call(method, |method| method(params))
+        METHODS.call_as(method, check, |method| method(params))
     } else {
         ASYNC_METHODS
-            .call_async(method, |method| method(params))
+            .call_async_as(method, check, |method| method(params))
             .timeout(CALL_TIMEOUT, tokio::time::sleep)
             .await
     };
-    outcome.unwrap_or_else(|error| Err(rpc_error(method, error)))
+    outcome.unwrap_or_else(|error| Err(rpc_error(method, caller, error)))
+}
+
+/// The access a method needs, if there is such a method.
+fn access_of(method: &str) -> Option<Access> {
+    let sync = METHODS.get_with_meta(method).map(|(_, access)| access);
+    sync.or_else(|| {
+        ASYNC_METHODS
+            .get_with_meta(method)
+            .map(|(_, access)| access)
+    })
 }
 
 /// Maps the registry's errors to JSON-RPC errors.
-fn rpc_error(method: &str, error: Error) -> RpcError {
+fn rpc_error(method: &str, caller: Caller, error: Error) -> RpcError {
     match error {
         Error::NotFound { suggestion, .. } => {
             // The async registry answered; the sync one may know a closer name.
@@ -477,9 +633,14 @@ fn rpc_error(method: &str, error: Error) -> RpcError {
                 }) => Some(closer),
                 _ => suggestion,
             };
+            // Like `rpc.discover`, a suggestion names only a method the caller may call.
+            let suggestion = suggestion
+                .filter(|name| access_of(name).is_some_and(|access| caller.may_call(access)));
             RpcError::new(code::METHOD_NOT_FOUND, "Method not found")
                 .with_data(json!({ "method": method, "suggestion": suggestion }))
         }
+        Error::Denied { reason, .. } => RpcError::new(code::UNAUTHORIZED, "Unauthorized")
+            .with_data(json!({ "method": method, "reason": reason })),
         Error::Panicked { message, .. } => RpcError::new(code::INTERNAL_ERROR, "Internal error")
             .with_data(json!({ "panic": message })),
         Error::TimedOut { after, .. } => RpcError::new(
@@ -491,13 +652,20 @@ fn rpc_error(method: &str, error: Error) -> RpcError {
 }
 
 /// Answers one request of a body: `None` for a notification (a valid call without `id`).
-async fn answer(request: Value) -> Option<Reply> {
+async fn answer(request: Value, caller: Caller) -> Option<Reply> {
     let (id, call) = parse_request(request);
     let (method, params) = match call {
         Ok(call) => call,
         Err(error) => return Some(Reply::failure(id.unwrap_or(Value::Null), error)),
     };
-    let outcome = invoke(&method, Params(params)).await;
+    let outcome = invoke(
+        &method,
+        Params {
+            value: params,
+            caller,
+        },
+    )
+    .await;
     match &outcome {
         Ok(_) => tracing::info!(method, "ok"),
         Err(error) => tracing::warn!(method, code = error.code, message = %error.message, "failed"),
@@ -579,8 +747,8 @@ enum Body {
     Batch(Vec<Reply>),
 }
 
-/// Answers a single request or a batch.
-async fn respond(body: &[u8]) -> Option<Body> {
+/// Answers a single request or a batch, all made by `caller`.
+async fn respond(body: &[u8], caller: Caller) -> Option<Body> {
     let request: Value = match serde_json::from_slice(body) {
         Ok(request) => request,
         Err(error) => {
@@ -597,18 +765,27 @@ async fn respond(body: &[u8]) -> Option<Body> {
         Value::Array(batch) => {
             let mut replies = Vec::with_capacity(batch.len());
             for request in batch {
-                replies.extend(answer(request).await);
+                replies.extend(answer(request, caller).await);
             }
             (!replies.is_empty()).then_some(Body::Batch(replies))
         }
-        request => answer(request).await.map(Body::Single),
+        request => answer(request, caller).await.map(Body::Single),
     }
 }
 
-async fn http_post(body: Bytes) -> Response {
+/// What every HTTP request is served with.
+struct Server {
+    /// The admin token.
+    token: Arc<str>,
+    /// Renders what the registries reported through the `metrics` crate.
+    metrics: &'static PrometheusHandle,
+}
+
+async fn http_post(State(server): State<Arc<Server>>, headers: HeaderMap, body: Bytes) -> Response {
     static REQUESTS: AtomicU64 = AtomicU64::new(0);
     let span = tracing::info_span!("request", n = REQUESTS.fetch_add(1, Ordering::Relaxed) + 1);
-    match respond(&body).instrument(span).await {
+    let caller = Caller::of(&headers, &server.token);
+    match respond(&body, caller).instrument(span).await {
         Some(reply) => (
             [(header::CONTENT_TYPE, "application/json")],
             serde_json::to_string(&reply).expect("replies serialize"),
@@ -618,13 +795,62 @@ async fn http_post(body: Bytes) -> Response {
     }
 }
 
-/// Serves JSON-RPC over HTTP POST on `listener` until the process ends.
-pub async fn serve(listener: TcpListener) -> std::io::Result<()> {
+/// `GET /metrics`: the Prometheus text format.
+async fn http_metrics(State(server): State<Arc<Server>>) -> Response {
+    (
+        [(
+            header::CONTENT_TYPE,
+            "text/plain; version=0.0.4; charset=utf-8",
+        )],
+        server.metrics.render(),
+    )
+        .into_response()
+}
+
+/// How often the Prometheus recorder's histograms are folded into their summaries between
+/// scrapes, so that they do not grow while nobody scrapes.
+const METRICS_UPKEEP: Duration = Duration::from_secs(5);
+
+/// The process's `metrics` recorder, installed on first use: a Prometheus one, whose handle
+/// renders `GET /metrics`. A process has one recorder, so this fails if another was installed.
+pub fn prometheus() -> std::io::Result<&'static PrometheusHandle> {
+    static HANDLE: OnceLock<Result<PrometheusHandle, String>> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let handle = PrometheusBuilder::new()
+                .install_recorder()
+                .map_err(|error| format!("cannot install the Prometheus recorder: {error}"))?;
+            let upkeep = handle.clone();
+            std::thread::Builder::new()
+                .name("metrics-upkeep".into())
+                .spawn(move || loop {
+                    std::thread::sleep(METRICS_UPKEEP);
+                    upkeep.run_upkeep();
+                })
+                .map_err(|error| format!("cannot start the metrics upkeep: {error}"))?;
+            Ok(handle)
+        })
+        .as_ref()
+        .map_err(|error| std::io::Error::other(error.clone()))
+}
+
+/// Serves JSON-RPC over HTTP POST on `listener`, with `admin.*` and `debug.*` methods for
+/// requests that carry `Authorization: Bearer <token>`, and `GET /metrics`, until the process
+/// ends.
+pub async fn serve(listener: TcpListener, token: Arc<str>) -> std::io::Result<()> {
     // Duplicate method names fail here, at startup, rather than at the first request.
     for frozen in [METHODS.freeze(), ASYNC_METHODS.freeze()] {
         frozen.map_err(std::io::Error::other)?;
     }
-    axum::serve(listener, Router::new().route("/", post(http_post))).await
+    let server = Arc::new(Server {
+        token,
+        metrics: prometheus()?,
+    });
+    let routes = Router::new()
+        .route("/", post(http_post))
+        .route("/metrics", get(http_metrics))
+        .with_state(server);
+    axum::serve(listener, routes).await
 }
 
 #[tokio::main]
@@ -657,8 +883,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .map_err(|_| format!("not a port number: {port}"))?,
         None => 0,
     };
+    let (token, generated) = admin_token()?;
     let listener = TcpListener::bind(("127.0.0.1", port)).await?;
     println!("listening on http://{}", listener.local_addr()?);
-    serve(listener).await?;
+    if generated {
+        println!("admin token (set JSONRPC_ADMIN_TOKEN to choose it): {token}");
+    }
+    #[cfg(not(feature = "metrics"))]
+    tracing::warn!("built without `--features metrics`: GET /metrics shows no handler calls");
+    serve(listener, token).await?;
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! and driven over HTTP by hyper's client: only what goes over the wire is checked.
 
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
@@ -19,21 +20,28 @@ mod server;
 /// Every exchange must finish well within this, or the test fails instead of hanging.
 const LIMIT: Duration = Duration::from_secs(10);
 
+/// The admin token of the servers the tests start.
+const TOKEN: &str = "test-admin-token";
+
+/// The `Authorization` header that carries `TOKEN`.
+const ADMIN: &str = "Bearer test-admin-token";
+
 struct Client {
     addr: SocketAddr,
 }
 
 impl Client {
-    /// Starts a server on an ephemeral loopback port.
+    /// Starts a server on an ephemeral loopback port, with `TOKEN` as its admin token.
     async fn start() -> Client {
         let listener = TcpListener::bind(("127.0.0.1", 0)).await.unwrap();
         let addr = listener.local_addr().unwrap();
-        tokio::spawn(server::serve(listener));
+        tokio::spawn(server::serve(listener, Arc::from(TOKEN)));
         Client { addr }
     }
 
-    /// POSTs `body` to `/` on a fresh connection; returns the status and the body.
-    async fn post(&self, body: String) -> (StatusCode, String) {
+    /// Sends `request` (to which it adds the `Host` header) on a fresh connection; returns the
+    /// status, the `Content-Type` and the body.
+    async fn exchange(&self, request: Request<Full<Bytes>>) -> (StatusCode, String, String) {
         let exchange = async {
             let stream = TcpStream::connect(self.addr).await.unwrap();
             let (mut sender, connection) =
@@ -41,38 +49,94 @@ impl Client {
                     .await
                     .unwrap();
             tokio::spawn(connection);
-            let request = Request::post("/")
-                .header(header::HOST, self.addr.to_string())
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Full::new(Bytes::from(body)))
-                .unwrap();
+            let mut request = request;
+            request
+                .headers_mut()
+                .insert(header::HOST, self.addr.to_string().parse().unwrap());
             let response = sender.send_request(request).await.unwrap();
             let status = response.status();
+            let content_type = response
+                .headers()
+                .get(header::CONTENT_TYPE)
+                .map(|value| value.to_str().unwrap().to_owned())
+                .unwrap_or_default();
             let body = response.into_body().collect().await.unwrap().to_bytes();
-            (status, String::from_utf8(body.to_vec()).unwrap())
+            (
+                status,
+                content_type,
+                String::from_utf8(body.to_vec()).unwrap(),
+            )
         };
         tokio::time::timeout(LIMIT, exchange)
             .await
             .expect("the server answers in time")
     }
 
-    /// Sends a JSON body and parses the JSON reply.
-    async fn send(&self, body: Value) -> Value {
-        let (status, reply) = self.post(body.to_string()).await;
+    /// POSTs `body` to `/`, with `authorization` as the `Authorization` header if given;
+    /// returns the status and the body.
+    async fn post_as(&self, authorization: Option<&str>, body: String) -> (StatusCode, String) {
+        let mut request = Request::post("/").header(header::CONTENT_TYPE, "application/json");
+        if let Some(authorization) = authorization {
+            request = request.header(header::AUTHORIZATION, authorization);
+        }
+        let request = request.body(Full::new(Bytes::from(body))).unwrap();
+        let (status, _, body) = self.exchange(request).await;
+        (status, body)
+    }
+
+    /// POSTs `body` to `/` without an `Authorization` header.
+    async fn post(&self, body: String) -> (StatusCode, String) {
+        self.post_as(None, body).await
+    }
+
+    /// `GET path`: the status, the `Content-Type` and the body.
+    async fn get(&self, path: &str) -> (StatusCode, String, String) {
+        let request = Request::get(path).body(Full::new(Bytes::new())).unwrap();
+        self.exchange(request).await
+    }
+
+    /// Sends a JSON body, with `authorization` if given, and parses the JSON reply.
+    async fn send_as(&self, authorization: Option<&str>, body: Value) -> Value {
+        let (status, reply) = self.post_as(authorization, body.to_string()).await;
         assert_eq!(status, StatusCode::OK, "{reply}");
         serde_json::from_str(&reply).unwrap()
     }
 
-    /// Calls `method` with `params` and id 1.
-    async fn call(&self, method: &str, params: Value) -> Value {
-        let reply = self
-            .send(json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params }))
-            .await;
+    /// Sends a JSON body without an `Authorization` header and parses the JSON reply.
+    async fn send(&self, body: Value) -> Value {
+        self.send_as(None, body).await
+    }
+
+    /// Calls `method` with `params` and id 1, with `authorization` if given.
+    async fn call_as(&self, authorization: Option<&str>, method: &str, params: Value) -> Value {
+        let request = json!({ "jsonrpc": "2.0", "id": 1, "method": method, "params": params });
+        let reply = self.send_as(authorization, request).await;
         assert_eq!(
             (&reply["jsonrpc"], &reply["id"]),
             (&json!("2.0"), &json!(1))
         );
         reply
+    }
+
+    /// Calls `method` with `params` and id 1, without an `Authorization` header.
+    async fn call(&self, method: &str, params: Value) -> Value {
+        self.call_as(None, method, params).await
+    }
+
+    /// Calls `method` with `params` and id 1, with the admin token.
+    async fn admin(&self, method: &str, params: Value) -> Value {
+        self.call_as(Some(ADMIN), method, params).await
+    }
+
+    /// The names `rpc.discover` lists for `authorization`.
+    async fn discover(&self, authorization: Option<&str>) -> Vec<String> {
+        let discovered = self.call_as(authorization, "rpc.discover", json!([])).await;
+        discovered["result"]["methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|method| method["name"].as_str().unwrap().to_owned())
+            .collect()
     }
 }
 
@@ -147,7 +211,7 @@ async fn params_that_do_not_fit_are_32602() {
 #[tokio::test]
 async fn a_panicking_method_is_32603_and_the_server_keeps_serving() {
     let client = Client::start().await;
-    let panicked = client.call("debug.panic", json!([])).await;
+    let panicked = client.admin("debug.panic", json!([])).await;
     assert_eq!(
         panicked["error"],
         json!({
@@ -156,7 +220,7 @@ async fn a_panicking_method_is_32603_and_the_server_keeps_serving() {
             "data": { "panic": "debug.panic was called" },
         })
     );
-    let panicked_later = client.call("debug.panic_later", json!([])).await;
+    let panicked_later = client.admin("debug.panic_later", json!([])).await;
     assert_eq!(
         panicked_later["error"]["data"]["panic"],
         json!("debug.panic_later was polled again")
@@ -164,7 +228,7 @@ async fn a_panicking_method_is_32603_and_the_server_keeps_serving() {
     let after = client.call("math.add", json!([2, 2])).await;
     assert_eq!(after["result"], json!(4));
 
-    let stats = client.call("admin.stats", json!([])).await;
+    let stats = client.admin("admin.stats", json!([])).await;
     let methods = stats["result"]["methods"].as_array().unwrap();
     let panics = |name: &str| {
         methods
@@ -251,9 +315,9 @@ async fn a_slow_async_method_times_out() {
 }
 
 #[tokio::test]
-async fn discovery_lists_every_method_with_its_doc_text() {
+async fn discovery_lists_every_method_with_its_doc_text_to_an_admin() {
     let client = Client::start().await;
-    let discovered = client.call("rpc.discover", json!([])).await;
+    let discovered = client.admin("rpc.discover", json!([])).await;
     let methods = discovered["result"]["methods"].as_array().unwrap();
     let names: Vec<&str> = methods
         .iter()
@@ -292,12 +356,22 @@ async fn an_admin_call_hot_swaps_a_method_and_refuses_stale_versions() {
     let greet = || client.call("text.greet", json!({ "name": "Ada" }));
     assert_eq!(greet().await["result"], json!("Hello, Ada!"));
 
-    let swap = |style: &str, version: u64| {
-        client.call(
+    let swap_as = |authorization, style: &str, version: u64| {
+        client.call_as(
+            authorization,
             "admin.set_greeting",
             json!({ "style": style, "version": version }),
         )
     };
+    let swap = |style, version| swap_as(Some(ADMIN), style, version);
+
+    // Refused without the admin token, or with a wrong one: the greeting stays.
+    let anonymous = swap_as(None, "pirate", 1).await;
+    assert_eq!(anonymous["error"]["code"], json!(-32001));
+    let wrong_token = swap_as(Some("Bearer not-the-token"), "pirate", 1).await;
+    assert_eq!(wrong_token["error"]["code"], json!(-32001));
+    assert_eq!(greet().await["result"], json!("Hello, Ada!"));
+
     let swapped = swap("pirate", 1).await;
     assert_eq!(
         swapped["result"],
@@ -317,6 +391,9 @@ async fn an_admin_call_hot_swaps_a_method_and_refuses_stale_versions() {
     assert_eq!(greet().await["result"], json!("Good day to you, Ada."));
     let unknown_style = swap("shouting", 6).await;
     assert_eq!(unknown_style["error"]["code"], json!(-32602));
+    let refused = swap_as(None, "pirate", 9).await;
+    assert_eq!(refused["error"]["code"], json!(-32001));
+    assert_eq!(greet().await["result"], json!("Good day to you, Ada."));
 
     let discovered = client.call("rpc.discover", json!([])).await;
     let greet_entry = discovered["result"]["methods"]
@@ -329,4 +406,189 @@ async fn an_admin_call_hot_swaps_a_method_and_refuses_stale_versions() {
         greet_entry.map(|entry| entry["version"].clone()),
         Some(json!(5))
     );
+}
+
+#[tokio::test]
+async fn an_admin_method_without_the_token_is_refused_before_it_runs() {
+    let client = Client::start().await;
+    let denied = |stats: &Value, name: &str| {
+        stats["result"]["methods"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|method| method["name"] == name)
+            .map_or(0, |method| method["denied"].as_u64().unwrap())
+    };
+    let before = client.admin("admin.stats", json!([])).await;
+
+    let anonymous = client.call("admin.stats", json!([])).await;
+    assert_eq!(
+        anonymous,
+        json!({
+            "jsonrpc": "2.0",
+            "id": 1,
+            "error": {
+                "code": -32001,
+                "message": "Unauthorized",
+                "data": {
+                    "method": "admin.stats",
+                    "reason": "this method needs `Authorization: Bearer <token>`",
+                },
+            },
+        })
+    );
+    let wrong_token = client
+        .call_as(Some("Bearer test-admin-tokeN"), "admin.stats", json!([]))
+        .await;
+    assert_eq!(
+        wrong_token["error"],
+        json!({
+            "code": -32001,
+            "message": "Unauthorized",
+            "data": {
+                "method": "admin.stats",
+                "reason": "the `Authorization` header does not hold the admin token",
+            },
+        })
+    );
+    let other_scheme = client
+        .call_as(Some("Basic test-admin-token"), "admin.stats", json!([]))
+        .await;
+    assert_eq!(other_scheme["error"]["code"], json!(-32001));
+    let longer = client
+        .call_as(Some("Bearer test-admin-token2"), "admin.stats", json!([]))
+        .await;
+    assert_eq!(longer["error"]["code"], json!(-32001));
+
+    // A refused `debug.panic` does not run: no panic, only a refusal.
+    let not_run = client.call("debug.panic", json!([])).await;
+    assert_eq!(not_run["error"]["code"], json!(-32001));
+    assert_eq!(not_run["error"]["data"]["method"], json!("debug.panic"));
+    let async_not_run = client.call("debug.panic_later", json!([])).await;
+    assert_eq!(async_not_run["error"]["code"], json!(-32001));
+
+    // Public methods need no token, in the same batch as a refused call too.
+    let replies = client
+        .send(json!([
+            { "jsonrpc": "2.0", "id": 1, "method": "admin.stats" },
+            { "jsonrpc": "2.0", "id": 2, "method": "math.add", "params": [3, 4] },
+        ]))
+        .await;
+    assert_eq!(replies[0]["error"]["code"], json!(-32001));
+    assert_eq!(
+        replies[1],
+        json!({ "jsonrpc": "2.0", "id": 2, "result": 7 })
+    );
+
+    // The scheme is case-insensitive; the token is not.
+    let lowercase = client
+        .call_as(Some("bearer test-admin-token"), "admin.stats", json!([]))
+        .await;
+    assert!(lowercase["result"]["methods"].is_array(), "{lowercase}");
+    assert_eq!(
+        denied(&lowercase, "admin.stats") - denied(&before, "admin.stats"),
+        5
+    );
+    assert_eq!(
+        denied(&lowercase, "debug.panic") - denied(&before, "debug.panic"),
+        1
+    );
+    assert_eq!(
+        denied(&lowercase, "debug.panic_later") - denied(&before, "debug.panic_later"),
+        1
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_method_is_not_found_and_suggests_only_what_the_caller_may_call() {
+    let client = Client::start().await;
+    let anonymous = client.call("admin.stat", json!([])).await;
+    assert_eq!(
+        anonymous["error"],
+        json!({
+            "code": -32601,
+            "message": "Method not found",
+            "data": { "method": "admin.stat", "suggestion": null },
+        })
+    );
+    let admin = client.admin("admin.stat", json!([])).await;
+    assert_eq!(
+        admin["error"]["data"],
+        json!({ "method": "admin.stat", "suggestion": "admin.stats" })
+    );
+    let public_typo = client.call("kv.gte", json!({ "key": "k" })).await;
+    assert_eq!(public_typo["error"]["data"]["suggestion"], json!("kv.get"));
+}
+
+#[tokio::test]
+async fn discovery_lists_only_what_the_caller_may_call() {
+    let client = Client::start().await;
+    let public = [
+        "kv.get",
+        "kv.put",
+        "math.add",
+        "math.divide",
+        "rpc.discover",
+        "text.greet",
+        "util.sleep",
+    ];
+    assert_eq!(client.discover(None).await, public);
+    assert_eq!(client.discover(Some("Bearer wrong")).await, public);
+    let every = client.discover(Some(ADMIN)).await;
+    assert_eq!(
+        every,
+        [
+            "admin.set_greeting",
+            "admin.stats",
+            "debug.panic",
+            "debug.panic_later",
+            "kv.get",
+            "kv.put",
+            "math.add",
+            "math.divide",
+            "rpc.discover",
+            "text.greet",
+            "util.sleep",
+        ]
+    );
+}
+
+/// The value of the Prometheus sample `metric{labels}` in `text`, 0 when absent.
+fn sample(text: &str, metric: &str, labels: &str) -> u64 {
+    let series = format!("{metric}{{{labels}}} ");
+    text.lines()
+        .find_map(|line| line.strip_prefix(&series))
+        .map_or(0, |value| value.parse().unwrap())
+}
+
+#[tokio::test]
+async fn metrics_are_served_as_prometheus_text() {
+    let client = Client::start().await;
+    let (status, content_type, before) = client.get("/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(content_type, "text/plain; version=0.0.4; charset=utf-8");
+    for _ in 0..3 {
+        let added = client.call("math.add", json!([1, 2])).await;
+        assert_eq!(added["result"], json!(3));
+    }
+    let refused = client.call("admin.set_greeting", json!({})).await;
+    assert_eq!(refused["error"]["code"], json!(-32001));
+    let (status, _, after) = client.get("/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+
+    let add = r#"handler="math.add",registry="jsonrpc::server::METHODS""#;
+    let set_greeting = r#"handler="admin.set_greeting",registry="jsonrpc::server::ASYNC_METHODS""#;
+    let calls = |text| sample(text, "handler_calls_total", add);
+    let denied = |text| sample(text, "handler_denied_total", set_greeting);
+    if cfg!(feature = "metrics") {
+        // Other tests call too, at the same time: at least these calls are counted.
+        assert!(calls(&after) >= calls(&before) + 3, "{after}");
+        assert!(denied(&after) > denied(&before), "{after}");
+        assert!(
+            after.contains("# TYPE handler_duration_seconds summary\n"),
+            "{after}"
+        );
+    } else {
+        assert!(!after.contains("handler_"), "{after}");
+    }
 }

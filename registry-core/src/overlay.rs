@@ -17,13 +17,16 @@ use crate::error::Location;
 /// declares and never takes a key at run time, so an outside name can only be looked up (one
 /// hash of the name and a probe whose length the build fixed), never make the table slower.
 pub(crate) struct Overlay<F, M> {
-    map: Option<HashMap<Box<str>, Arc<Live<F, M>>, RandomState>>,
+    map: Option<Installed<F, M>>,
     /// The last version of every removed name (a tombstone), so that versions never go
     /// backwards: a stale offer is refused whatever happened in between, and `register` of a
     /// removed name continues from its last version. It costs one entry (the name and a
     /// `u64`) per distinct name ever removed, kept for the life of the registry.
     removed: Option<HashMap<Box<str>, u64, RandomState>>,
 }
+
+/// The installed handlers by overlay key.
+type Installed<F, M> = HashMap<Box<str>, Arc<Live<F, M>>, RandomState>;
 
 /// What a name holds in the overlay.
 pub(crate) enum Current<'a, F, M> {
