@@ -128,9 +128,13 @@
 
 pub use registry_core::{
     get, validate_name, AnyHandler, AsyncCall, BoxFuture, Change, ChangeKind, Changes, Clash,
-    EntryInfo, Error, Kind, Location, NameError, Registry, Stats, DEFAULT_CHANGES_CAPACITY,
-    HANDLERS, MAX_NAME_LEN,
+    DeclaredElsewhere, EntryInfo, Error, Kind, Location, NameError, Registry, Stats,
+    DEFAULT_CHANGES_CAPACITY, HANDLERS, MAX_NAME_LEN,
 };
+
+/// A test double, active until dropped: see [`Registry::mock`] (the `testing` feature).
+#[cfg(feature = "testing")]
+pub use registry_core::Mock;
 
 /// Registers a free function as a handler under a name.
 ///

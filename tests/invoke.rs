@@ -408,3 +408,29 @@ fn handlers_run_inside_a_handler_span_named_after_the_call() {
         "{events:?}"
     );
 }
+
+#[test]
+fn reset_stats_counts_from_zero_again() {
+    let registry: Registry<fn(u8) -> u8> = Registry::new();
+    registry.register("inc", |x| x + 1).unwrap();
+    registry.register("boom", |_| panic!("boom")).unwrap();
+    for _ in 0..3 {
+        registry.call("inc", |f| f(1)).unwrap();
+    }
+    assert!(registry.call("boom", |f| f(1)).is_err());
+    let counts = |registry: &Registry<fn(u8) -> u8>| -> Vec<(String, u64, u64)> {
+        registry
+            .stats()
+            .iter()
+            .map(|s| (s.name().to_owned(), s.calls(), s.panics()))
+            .collect()
+    };
+    assert_eq!(
+        counts(&registry),
+        [("boom".to_owned(), 1, 1), ("inc".to_owned(), 3, 0)]
+    );
+    registry.reset_stats();
+    assert_eq!(counts(&registry), []);
+    registry.call("inc", |f| f(1)).unwrap();
+    assert_eq!(counts(&registry), [("inc".to_owned(), 1, 0)]);
+}

@@ -87,6 +87,11 @@ impl Registry<AnyHandler> {
     pub fn get_as<F: Clone + Send + Sync + 'static>(&self, name: &str) -> Result<F, Error> {
         // A static name: downcast in place, without cloning the `AnyHandler`.
         let frozen = self.try_frozen()?;
+        if let Some((handler, ..)) = self.mock_for(name) {
+            return handler
+                .downcast::<F>()
+                .ok_or_else(|| self.mismatch::<F>(name, &handler));
+        }
         if let Some(slot) = frozen.find(name).filter(|slot| !slot.dynamic) {
             return match slot.handler.downcast::<F>() {
                 Some(f) => Ok(f),
@@ -107,7 +112,7 @@ impl Registry<AnyHandler> {
         let location = self.location_of(name);
         // Another thread may have unregistered the name since the lookup: it is gone now.
         let Some(location) = location else {
-            return Error::not_found(name, None);
+            return self.not_found(name);
         };
         Error::SignatureMismatch {
             name: name.to_owned(),

@@ -2,8 +2,10 @@
 
 use std::any::Any;
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::OnceLock;
 
-use crate::error::Location;
+use crate::error::{DeclaredElsewhere, Location};
 
 /// One `#[handler]` declaration, placed in the link-time table by the macro.
 ///
@@ -21,6 +23,8 @@ pub struct StaticEntry {
     pub file: &'static str,
     pub line: u32,
     pub dynamic: bool,
+    /// The `registry = PATH` as written, for messages; empty for the default registry.
+    pub registry_path: &'static str,
     pub handler: &'static (dyn Any + Send + Sync),
     /// The registry's metadata type `M` (`meta = …`), or `M::default` as `fn() -> M`.
     pub meta: &'static (dyn Any + Send + Sync),
@@ -41,6 +45,36 @@ inventory::collect!(StaticEntry);
 pub trait Address {}
 
 impl<T: 'static> Address for T {}
+
+/// Every declared name (primary names and aliases) of every registry, with its declarations:
+/// built on the first miss that asks, so that a name missing from one registry can be found in
+/// another with one hash lookup.
+static DECLARED: OnceLock<HashMap<&'static str, Vec<&'static StaticEntry>>> = OnceLock::new();
+
+/// A declaration of `name` for a registry other than `registry`, if any.
+pub(crate) fn declared_elsewhere<R>(registry: &R, name: &str) -> Option<DeclaredElsewhere> {
+    let declared = DECLARED.get_or_init(|| {
+        let mut declared: HashMap<&'static str, Vec<&'static StaticEntry>> = HashMap::new();
+        for entry in inventory::iter::<StaticEntry>() {
+            for name in std::iter::once(entry.name).chain(entry.aliases.iter().copied()) {
+                declared.entry(name).or_default().push(entry);
+            }
+        }
+        declared
+    });
+    let entry = declared
+        .get(name)?
+        .iter()
+        .find(|entry| !std::ptr::addr_eq(entry.registry, registry))?;
+    let name = std::iter::once(entry.name)
+        .chain(entry.aliases.iter().copied())
+        .find(|declared| *declared == name)?;
+    Some(DeclaredElsewhere {
+        name,
+        location: entry.location(),
+        registry: entry.registry_path,
+    })
+}
 
 impl StaticEntry {
     pub(crate) fn location(&self) -> Location {

@@ -2,6 +2,55 @@
 
 use std::fmt;
 
+/// A `#[handler]` declaration of a name in a registry other than the one it was looked up in:
+/// what [`Error::NotFound`] and [`Error::Missing`] point at when the name exists elsewhere.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeclaredElsewhere {
+    pub(crate) name: &'static str,
+    pub(crate) location: Location,
+    /// The `registry = PATH` of the declaration as written; empty for the default registry.
+    pub(crate) registry: &'static str,
+}
+
+impl DeclaredElsewhere {
+    /// The name, as the declaration spells it (its primary name or one of its aliases).
+    pub fn name(&self) -> &'static str {
+        self.name
+    }
+
+    /// Where the declaration is.
+    pub fn location(&self) -> Location {
+        self.location
+    }
+
+    /// The registry it was declared for, as written in `registry = PATH`; `None` for the
+    /// default registry.
+    pub fn registry(&self) -> Option<&'static str> {
+        (!self.registry.is_empty()).then_some(self.registry)
+    }
+}
+
+impl fmt::Display for DeclaredElsewhere {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let DeclaredElsewhere {
+            name,
+            location,
+            registry,
+        } = self;
+        if registry.is_empty() {
+            write!(
+                f,
+                "`{name}` is declared at {location} in the default registry: did you forget `registry = …`?"
+            )
+        } else {
+            write!(
+                f,
+                "`{name}` is declared at {location} in another registry (`registry = {registry}`): is this the registry you meant?"
+            )
+        }
+    }
+}
+
 /// Where a handler was declared with `#[handler]`, or installed at run time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Location {
@@ -169,6 +218,9 @@ pub enum Error {
         name: String,
         /// The closest registered name by edit distance, if one is close enough to be a typo.
         suggestion: Option<String>,
+        /// A `#[handler]` of this name in another registry, when there is one (the usual
+        /// mistake: `registry = …` left out, or a lookup in the wrong registry).
+        declared_elsewhere: Option<DeclaredElsewhere>,
     },
     /// The default registry holds this name, but with another signature.
     #[non_exhaustive]
@@ -241,6 +293,8 @@ pub enum Error {
     Missing {
         /// Every required name that is not registered, in the order asked.
         names: Vec<String>,
+        /// Those of them declared with `#[handler]` for another registry.
+        declared_elsewhere: Vec<DeclaredElsewhere>,
     },
     /// The check given to [`Registry::call_as`](crate::Registry::call_as) refused the call
     /// on the handler's metadata; the handler did not run.
@@ -285,10 +339,15 @@ pub enum Error {
 }
 
 impl Error {
-    pub(crate) fn not_found(name: &str, suggestion: Option<&str>) -> Self {
+    pub(crate) fn not_found(
+        name: &str,
+        suggestion: Option<&str>,
+        declared_elsewhere: Option<DeclaredElsewhere>,
+    ) -> Self {
         Error::NotFound {
             name: shown(name),
             suggestion: suggestion.map(str::to_owned),
+            declared_elsewhere,
         }
     }
 
@@ -325,11 +384,24 @@ impl fmt::Display for Error {
         match self {
             Error::NotFound {
                 name,
+                suggestion,
+                declared_elsewhere: Some(elsewhere),
+            } => {
+                write!(f, "no handler named `{name}` in this registry; {elsewhere}")?;
+                match suggestion {
+                    Some(suggestion) => write!(f, "; or did you mean `{suggestion}`?"),
+                    None => Ok(()),
+                }
+            }
+            Error::NotFound {
+                name,
                 suggestion: Some(suggestion),
+                ..
             } => write!(f, "no handler named `{name}`; did you mean `{suggestion}`?"),
             Error::NotFound {
                 name,
                 suggestion: None,
+                ..
             } => write!(
                 f,
                 "no handler named `{name}`; `Registry::entries()` lists the registered names"
@@ -385,7 +457,10 @@ impl fmt::Display for Error {
             Error::InvalidName { name, reason } => {
                 write!(f, "invalid handler name `{}`: {reason}", name.escape_debug())
             }
-            Error::Missing { names } => {
+            Error::Missing {
+                names,
+                declared_elsewhere,
+            } => {
                 f.write_str("required handlers are not registered: ")?;
                 for (index, name) in names.iter().enumerate() {
                     if index > 0 {
@@ -393,7 +468,13 @@ impl fmt::Display for Error {
                     }
                     write!(f, "`{name}`")?;
                 }
-                f.write_str("; check that the crates declaring them are linked (referenced from this binary) and that the platform is supported")
+                for elsewhere in declared_elsewhere {
+                    write!(f, "; {elsewhere}")?;
+                }
+                if declared_elsewhere.len() < names.len() {
+                    f.write_str("; check that the crates declaring them are linked (referenced from this binary) and that the platform is supported")?;
+                }
+                Ok(())
             }
             Error::Denied { name, reason } => {
                 write!(f, "the call of `{name}` was refused: {reason}; the handler did not run")

@@ -112,6 +112,9 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     ) -> Result<R, Error> {
         // The static path on its own: it holds nothing and releases nothing.
         let frozen = self.try_frozen()?;
+        if let Some((handler, meta, declared)) = self.mock_for(name) {
+            return self.run(name, &handler, || check(&meta), None, declared, f);
+        }
         let dynamic = match frozen.find(name) {
             Some(slot) if !slot.dynamic => {
                 let check = || check(&frozen.entries[slot.entry as usize].meta);
@@ -245,8 +248,10 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         };
         // As in `call`, the static path first: it holds nothing.
         let mut live = None;
-        let held = match self.try_frozen() {
-            Ok(frozen) => match frozen.find(name) {
+        let mock = self.mock_for(name);
+        let held = match (&mock, self.try_frozen()) {
+            (Some((handler, meta, declared)), Ok(_)) => Ok((handler, meta, None, *declared)),
+            (None, Ok(frozen)) => match frozen.find(name) {
                 Some(slot) if !slot.dynamic => Ok((
                     &slot.handler,
                     &frozen.entries[slot.entry as usize].meta,
@@ -258,7 +263,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
                     (held.handler(), held.meta(), None, held.declared())
                 }),
             },
-            Err(error) => Err(error),
+            (_, Err(error)) => Err(error),
         };
         let (handler, meta, running, declared) = match held {
             Ok(held) => held,
@@ -306,6 +311,29 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     pub fn stats(&self) -> Vec<Stats> {
         self.frozen();
         self.metrics.snapshot()
+    }
+
+    /// Sets every name's metrics back to zero, as if no call had been made: a test can then
+    /// assert exact counts, and a program can report per-interval figures.
+    ///
+    /// Calls finishing while it runs may be counted before or after the reset. Running calls
+    /// ([`EntryInfo::in_flight`](crate::EntryInfo::in_flight)) are not affected.
+    ///
+    /// ```
+    /// # extern crate registry_core as handler_registry;
+    /// use handler_registry::Registry;
+    ///
+    /// let jobs: Registry<fn() -> u8> = Registry::new();
+    /// jobs.register("tick", || 1)?;
+    /// jobs.call("tick", |tick| tick())?;
+    /// jobs.reset_stats();
+    /// assert!(jobs.stats().is_empty());
+    /// jobs.call("tick", |tick| tick())?;
+    /// assert_eq!(jobs.stats()[0].calls(), 1);
+    /// # Ok::<(), handler_registry::Error>(())
+    /// ```
+    pub fn reset_stats(&self) {
+        self.metrics.reset();
     }
 
     /// Switches per-name metrics on (the default) or off for calls made from now on; what was

@@ -14,6 +14,8 @@ mod exporter;
 mod frozen;
 mod invoke;
 mod metrics;
+#[cfg(feature = "testing")]
+mod mock;
 mod overlay;
 mod registry;
 mod require;
@@ -25,9 +27,13 @@ pub use any::get;
 pub use any::{AnyHandler, HANDLERS};
 pub use changes::{Change, ChangeKind, Changes, DEFAULT_CHANGES_CAPACITY};
 pub use entry::{EntryInfo, Kind};
-pub use error::{validate_name, Clash, Error, Location, NameError, MAX_NAME_LEN};
+pub use error::{
+    validate_name, Clash, DeclaredElsewhere, Error, Location, NameError, MAX_NAME_LEN,
+};
 pub use invoke::AsyncCall;
 pub use metrics::Stats;
+#[cfg(feature = "testing")]
+pub use mock::Mock;
 pub use registry::Registry;
 
 /// The future an async handler returns once registered: `#[handler]` on an `async fn` registers

@@ -222,6 +222,14 @@ impl Metrics {
         }
     }
 
+    /// Clears every thread's counters (running calls stay counted: they belong to calls that
+    /// have not ended).
+    pub(crate) fn reset(&self) {
+        for thread in self.threads.iter() {
+            thread.table.lock().clear();
+        }
+    }
+
     /// Adds up every thread's table, locking one at a time so that no call waits for long.
     pub(crate) fn snapshot(&self) -> Vec<Stats> {
         let mut sums: HashMap<String, Counters> = HashMap::new();

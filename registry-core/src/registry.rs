@@ -57,6 +57,9 @@ pub struct Registry<F: 'static, M: 'static = ()> {
     pub(crate) drain: Drain<F, M>,
     /// Subscribers to changes (src/changes.rs).
     pub(crate) changes: Hub,
+    /// Test doubles (src/mock.rs).
+    #[cfg(feature = "testing")]
+    pub(crate) mocks: crate::mock::Mocks,
 }
 
 /// The metadata of a name being installed: given, or kept (the installed handler's, or the
@@ -123,6 +126,8 @@ impl<F: 'static, M: 'static> Registry<F, M> {
                 metrics: crate::metrics::Metrics::new(path),
                 drain: Drain::new(),
                 changes: Hub::new(),
+                #[cfg(feature = "testing")]
+                mocks: crate::mock::Mocks::new(),
             }
         }
     }
@@ -291,6 +296,9 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
 
     #[inline(always)]
     fn get_in(&self, frozen: &Frozen<F, M>, name: &str) -> Option<F> {
+        if let Some((handler, ..)) = self.mock_for(name) {
+            return Some(handler);
+        }
         match frozen.find(name) {
             Some(slot) if !slot.dynamic => Some(slot.handler.clone()),
             Some(slot) => self.overlay_get(frozen.entries[slot.entry as usize].name),
@@ -334,6 +342,14 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     #[track_caller]
     pub fn get_with_meta(&self, name: &str) -> Option<(F, M)> {
         let frozen = self.frozen();
+        if let Some((handler, meta, _)) = self.mock_for(name) {
+            return Some((handler, meta));
+        }
+        self.get_with_meta_in(frozen, name)
+    }
+
+    /// [`get_with_meta`](Registry::get_with_meta) in the frozen table `frozen`, mocks aside.
+    pub(crate) fn get_with_meta_in(&self, frozen: &Frozen<F, M>, name: &str) -> Option<(F, M)> {
         match frozen.find(name) {
             Some(slot) if !slot.dynamic => Some((
                 slot.handler.clone(),
@@ -343,6 +359,13 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
             None if self.runtime_names.load(Ordering::Acquire) == 0 => None,
             None => self.overlay_get_with_meta(name),
         }
+    }
+
+    /// Without the `testing` feature there are no mocks: nothing to check.
+    #[cfg(not(feature = "testing"))]
+    #[inline(always)]
+    pub(crate) fn mock_for(&self, _name: &str) -> Option<(F, M, Option<u32>)> {
+        None
     }
 
     #[cold]
@@ -414,8 +437,16 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
                 candidates.push(&live.name);
             }
         }
-        let suggestion = suggest::closest(name, candidates);
-        Error::not_found(name, suggestion)
+        let suggestion = suggest::closest(name, candidates).map(str::to_owned);
+        drop(overlay);
+        Error::not_found(name, suggestion.as_deref(), self.declared_elsewhere(name))
+    }
+
+    /// A `#[handler]` of `name` for another registry, when this one collects declarations (a
+    /// standalone registry never holds them, so a declaration elsewhere is no hint for it).
+    pub(crate) fn declared_elsewhere(&self, name: &str) -> Option<crate::error::DeclaredElsewhere> {
+        self.declarations?;
+        crate::entry::declared_elsewhere(self, name)
     }
 
     /// Whether `name` currently resolves to a handler.

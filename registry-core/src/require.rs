@@ -58,7 +58,14 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         if missing.is_empty() {
             Ok(())
         } else {
-            Err(Error::Missing { names: missing })
+            let declared_elsewhere = missing
+                .iter()
+                .filter_map(|name| self.declared_elsewhere(name))
+                .collect();
+            Err(Error::Missing {
+                names: missing,
+                declared_elsewhere,
+            })
         }
     }
 }

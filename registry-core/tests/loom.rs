@@ -83,6 +83,7 @@ submit! {
         file: file!(),
         line: line!(),
         dynamic: true,
+        registry_path: "SLOT",
         handler: &DYN,
         meta: &(),
     }
@@ -97,6 +98,7 @@ submit! {
         file: file!(),
         line: line!(),
         dynamic: false,
+        registry_path: "SLOT",
         handler: &STATIC,
         meta: &(),
     }

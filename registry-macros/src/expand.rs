@@ -45,6 +45,10 @@ fn registration(handler: &Handler) -> TokenStream {
     let dynamic = handler.dynamic;
     // The function is coerced to the handler type in a `static` whose value is the function's
     // own name token: a signature mismatch is reported by rustc on the user's function.
+    // The registry as written, for "declared in another registry" messages.
+    let registry_path = handler.registry.map_or_else(String::new, |path| {
+        path.to_token_stream().to_string().replace(' ', "")
+    });
     let (handler_ty, registry, erased) = match handler.registry {
         Some(path) => (
             declared_handler_type(path, krate),
@@ -92,6 +96,7 @@ fn registration(handler: &Handler) -> TokenStream {
                 file: ::core::file!(),
                 line: ::core::line!(),
                 dynamic: #dynamic,
+                registry_path: #registry_path,
                 handler: &#erased,
                 meta: #meta,
             }
