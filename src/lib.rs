@@ -127,8 +127,8 @@
 //! needs at startup with [`Registry::require`].
 
 pub use registry_core::{
-    get, validate_name, AnyHandler, AsyncCall, BoxFuture, Change, ChangeKind, Changes, Clash,
-    DeclaredElsewhere, EntryInfo, Error, Kind, Location, NameError, Registry, Stats,
+    get, lookup_any, validate_name, AnyHandler, AsyncCall, BoxFuture, Change, ChangeKind, Changes,
+    Clash, DeclaredElsewhere, EntryInfo, Error, Kind, Location, NameError, Registry, Stats,
     DEFAULT_CHANGES_CAPACITY, HANDLERS, MAX_NAME_LEN,
 };
 

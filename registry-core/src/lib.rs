@@ -19,6 +19,7 @@ mod mock;
 mod overlay;
 mod registry;
 mod require;
+mod several;
 mod suggest;
 mod sync;
 
@@ -35,6 +36,7 @@ pub use metrics::Stats;
 #[cfg(feature = "testing")]
 pub use mock::Mock;
 pub use registry::Registry;
+pub use several::lookup_any;
 
 /// The future an async handler returns once registered: `#[handler]` on an `async fn` registers
 /// a shim that boxes the function's future, so registries can hold async handlers as plain fn

@@ -8,7 +8,12 @@ use crate::error::MAX_NAME_LEN;
 /// comparison of up to the longest names), whatever the input and the registry's size.
 const CELL_BUDGET: usize = 1 << 16;
 
-/// Returns the candidate closest to `name` when it is close enough to be a typo.
+/// Returns the candidate closest to `name` when it is close enough to be a typo: within one
+/// edit per three characters (of the shorter of the two; at least one edit), counting an
+/// insertion, a deletion, a substitution and a swap of two adjacent characters as one edit
+/// each (optimal string alignment). Ties go to the first candidate in order. Failing that, a
+/// name of two or more characters that begins exactly one candidate suggests that candidate
+/// (`adm` for `admin`).
 ///
 /// The work is bounded whatever the input:
 /// - a name longer than any valid name plus the largest allowed distance cannot be close to
@@ -29,7 +34,17 @@ pub(crate) fn closest<'a>(
     // Survivors of the cheap filters, nearest lower bound first: the closest name is reached
     // early, and the search stops once no remaining bound can beat the best distance.
     let mut survivors: Vec<(usize, &'a str, usize, usize)> = Vec::new();
+    // The candidates `name` begins, up to two (one is an answer, two are ambiguous).
+    let mut extends: [Option<&'a str>; 2] = [None, None];
+    let prefix = name_chars >= 2;
     for candidate in candidates {
+        if prefix && candidate.len() > name.len() && candidate.starts_with(name) {
+            match extends {
+                [None, _] => extends[0] = Some(candidate),
+                [Some(first), None] if first != candidate => extends[1] = Some(candidate),
+                _ => {}
+            }
+        }
         let candidate_chars = candidate.chars().count();
         let allowed = (name_chars.min(candidate_chars) / 3).max(1);
         let length_bound = name_chars.abs_diff(candidate_chars);
@@ -58,13 +73,17 @@ pub(crate) fn closest<'a>(
             }
             compared = true;
             budget = budget.saturating_sub(cells);
-            strsim::levenshtein(name, candidate)
+            strsim::osa_distance(name, candidate)
         };
         if distance <= allowed && best.is_none_or(|best| (distance, candidate) < best) {
             best = Some((distance, candidate));
         }
     }
-    best.map(|(_, candidate)| candidate)
+    match (best, extends) {
+        (Some((_, candidate)), _) => Some(candidate),
+        (None, [Some(only), None]) => Some(only),
+        (None, _) => None,
+    }
 }
 
 /// Character counts folded into 32 classes (case-insensitively for ASCII letters, so that a
@@ -82,7 +101,8 @@ impl Counts {
     }
 
     /// A lower bound of the edit distance: a substitution moves one count down and one up, an
-    /// insertion or deletion moves one; folding characters into classes only lowers the sum.
+    /// insertion or deletion moves one, a swap of neighbours none; folding characters into
+    /// classes only lowers the sum.
     fn distance_bound(&self, other: &Counts) -> usize {
         let moved: usize = self
             .0
@@ -106,6 +126,19 @@ mod tests {
         assert_eq!(closest("GREET", names), Some("greet"));
         assert_eq!(closest("zzzzzz", names), None);
         assert_eq!(closest("", names), None);
+    }
+
+    #[test]
+    fn a_swap_of_neighbours_is_one_edit_and_a_unique_prefix_is_an_answer() {
+        let names = ["help", "ping", "admin", "remind", "roll", "reset"];
+        assert_eq!(closest("hlep", names), Some("help"));
+        assert_eq!(closest("pnig", names), Some("ping"));
+        assert_eq!(closest("adm", names), Some("admin"));
+        assert_eq!(closest("rem", names), Some("remind"));
+        // `re` begins two names: no guess.
+        assert_eq!(closest("re", ["remind", "reset"]), None);
+        // One character is too short to call a prefix.
+        assert_eq!(closest("a", ["admin"]), None);
     }
 
     #[test]
