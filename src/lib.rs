@@ -182,6 +182,9 @@ pub use registry_macros::dynamic;
 #[doc(hidden)]
 pub use registry_core::__private;
 
+#[doc = include_str!("../docs/guides.md")]
+pub mod guides {}
+
 /// The README's example, compiled and run as a doctest so it stays true.
 #[cfg(doctest)]
 #[doc = include_str!("../README.md")]
