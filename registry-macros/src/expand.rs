@@ -136,7 +136,7 @@ fn declared_handler_type(path: &Path, krate: &TokenStream) -> TokenStream {
 /// function itself is reached through a `use` alias), so type errors read `{NAME}`.
 fn async_shim(sig: &Signature, krate: Option<&Path>, entry: TokenStream) -> TokenStream {
     let ident = &sig.ident;
-    let unsafety = &sig.unsafety;
+    let unsafety = unsafety(sig);
     let args: Vec<_> = (0..sig.inputs.len())
         .map(|index| format_ident!("__handler_registry_arg{index}"))
         .collect();
@@ -196,6 +196,14 @@ fn crate_path(krate: Option<&Path>) -> TokenStream {
     }
 }
 
+/// `unsafe`, spanned as written, for an `unsafe fn`.
+fn unsafety(sig: &Signature) -> Option<TokenStream> {
+    match &sig.safety {
+        syn::Safety::Unsafe(token) => Some(token.to_token_stream()),
+        _ => None,
+    }
+}
+
 /// `-> BoxFuture<'static, T>` for an async function returning `T`.
 fn boxed_output(sig: &Signature, krate: &TokenStream) -> TokenStream {
     let output = match &sig.output {
@@ -218,7 +226,7 @@ fn fn_pointer_type(sig: &Signature, krate: &TokenStream) -> TokenStream {
     } else {
         quote!(for<#(#lifetimes),*>)
     };
-    let unsafety = &sig.unsafety;
+    let unsafety = unsafety(sig);
     let abi = &sig.abi;
     let inputs = sig.inputs.iter().filter_map(|input| match input {
         FnArg::Typed(arg) => Some(&arg.ty),
