@@ -57,6 +57,14 @@ pub(crate) fn closest<'a>(
         }
     }
     survivors.sort_unstable();
+    let name_chars: Vec<char> = name.chars().collect();
+    // Sized once for the longest survivor: no allocation per comparison.
+    let longest = survivors
+        .iter()
+        .map(|survivor| survivor.2)
+        .max()
+        .unwrap_or(0);
+    let mut scratch = Scratch::with_capacity(longest);
     let mut budget = CELL_BUDGET;
     let mut compared = false;
     let mut best: Option<(usize, &'a str)> = None;
@@ -67,13 +75,18 @@ pub(crate) fn closest<'a>(
         let distance = if candidate.eq_ignore_ascii_case(name) {
             0
         } else {
-            let cells = name_chars * candidate_chars;
+            let cells = name_chars.len() * candidate_chars;
             if compared && cells > budget {
                 break;
             }
             compared = true;
             budget = budget.saturating_sub(cells);
-            strsim::osa_distance(name, candidate)
+            // A tie with the best so far can still win (on order), a longer distance cannot.
+            let limit = best.map_or(allowed, |(distance, _)| distance.min(allowed));
+            match osa_within(&name_chars, candidate, limit, &mut scratch) {
+                Some(distance) => distance,
+                None => continue,
+            }
         };
         if distance <= allowed && best.is_none_or(|best| (distance, candidate) < best) {
             best = Some((distance, candidate));
@@ -83,6 +96,98 @@ pub(crate) fn closest<'a>(
         (Some((_, candidate)), _) => Some(candidate),
         (None, [Some(only), None]) => Some(only),
         (None, _) => None,
+    }
+}
+
+/// The optimal string alignment distance of `a` and `b` (insertions, deletions, substitutions
+/// and swaps of neighbours, each substring edited once) if it is at most `limit`, else `None`.
+/// The same dynamic programme as `strsim::osa_distance` (the tests check them against each
+/// other), with two savings: the rows live in `scratch`, reused from one candidate to the next,
+/// and only the band of cells within `limit` of the diagonal is computed (a cell `(r, c)` is at
+/// least `|r - c|`, and a distance within `limit` has its whole path within it), with the
+/// cells just outside the band set to `limit + 1`.
+fn osa_within(a: &[char], b: &str, limit: usize, scratch: &mut Scratch) -> Option<usize> {
+    let Scratch {
+        b_chars,
+        two_back,
+        previous,
+        current,
+    } = scratch;
+    b_chars.clear();
+    b_chars.extend(b.chars());
+    let b_len = b_chars.len();
+    if a.len().abs_diff(b_len) > limit {
+        return None;
+    }
+    let outside = limit.saturating_add(1);
+    for row in [&mut *two_back, &mut *previous] {
+        row.clear();
+        row.extend(0..=b_len);
+    }
+    current.clear();
+    current.resize(b_len + 1, 0);
+    let mut previous_a = char::MAX;
+    // The smallest cell of the row before (row 0's is 0).
+    let mut min_one_back: usize = 0;
+    for (i, &a_char) in a.iter().enumerate() {
+        // Row `r` of the table, columns `low..=high` (1-based, as `b`'s characters).
+        let r = i + 1;
+        let low = r.saturating_sub(limit).max(1);
+        let high = r.saturating_add(limit).min(b_len);
+        current[0] = r;
+        if low > 1 {
+            current[low - 1] = outside;
+        }
+        // Carried along the row: the cell to the left, and the previous character of `b`.
+        let mut left = current[low - 1];
+        let mut previous_b = if low > 1 { b_chars[low - 2] } else { char::MAX };
+        let mut row_min = if low == 1 { r } else { outside };
+        for c in low..=high {
+            let b_char = b_chars[c - 1];
+            let cost = usize::from(a_char != b_char);
+            let mut distance = (left + 1).min(previous[c] + 1).min(previous[c - 1] + cost);
+            if cost == 1 && a_char == previous_b && b_char == previous_a && r > 1 && c > 1 {
+                distance = distance.min(two_back[c - 2] + 1);
+            }
+            current[c] = distance;
+            row_min = row_min.min(distance);
+            left = distance;
+            previous_b = b_char;
+        }
+        if high < b_len {
+            current[high + 1] = outside;
+        }
+        // Every later cell comes from this row or (a swap) the one before it, plus one.
+        if row_min > limit && min_one_back.saturating_add(1) > limit {
+            return None;
+        }
+        min_one_back = row_min;
+        previous_a = a_char;
+        std::mem::swap(two_back, previous);
+        std::mem::swap(previous, current);
+    }
+    let distance = previous[b_len];
+    (distance <= limit).then_some(distance)
+}
+
+/// The buffers [`osa_within`] reuses.
+#[derive(Default)]
+struct Scratch {
+    b_chars: Vec<char>,
+    two_back: Vec<usize>,
+    previous: Vec<usize>,
+    current: Vec<usize>,
+}
+
+impl Scratch {
+    /// Buffers for candidates of up to `chars` characters.
+    fn with_capacity(chars: usize) -> Self {
+        Scratch {
+            b_chars: Vec::with_capacity(chars),
+            two_back: Vec::with_capacity(chars + 1),
+            previous: Vec::with_capacity(chars + 1),
+            current: Vec::with_capacity(chars + 1),
+        }
     }
 }
 
@@ -139,6 +244,41 @@ mod tests {
         assert_eq!(closest("re", ["remind", "reset"]), None);
         // One character is too short to call a prefix.
         assert_eq!(closest("a", ["admin"]), None);
+    }
+
+    #[test]
+    fn the_distance_is_strsims_optimal_string_alignment() {
+        // Random strings over small alphabets (so that swaps and repeats are common), ASCII and
+        // not, against the crate's implementation, the oracle.
+        let alphabets: [&[char]; 3] = [&['a', 'b'], &['a', 'b', 'c', '.'], &['ß', 'ü', 'e', '字']];
+        let mut state = 0x2545_f491_4f6c_dd1du64;
+        let mut next = move |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % bound as u64) as usize
+        };
+        let mut scratch = super::Scratch::default();
+        for _ in 0..20_000 {
+            let alphabet = alphabets[next(alphabets.len())];
+            let (a_len, b_len) = (next(9), next(9));
+            let a: String = (0..a_len).map(|_| alphabet[next(alphabet.len())]).collect();
+            let b: String = (0..b_len).map(|_| alphabet[next(alphabet.len())]).collect();
+            let a_chars: Vec<char> = a.chars().collect();
+            let expected = strsim::osa_distance(&a, &b);
+            // With room to spare, the distance itself; with a limit, it or `None` past it.
+            assert_eq!(
+                super::osa_within(&a_chars, &b, usize::MAX, &mut scratch),
+                Some(expected),
+                "{a:?} {b:?}"
+            );
+            let limit = next(5);
+            assert_eq!(
+                super::osa_within(&a_chars, &b, limit, &mut scratch),
+                (expected <= limit).then_some(expected),
+                "{a:?} {b:?} within {limit}"
+            );
+        }
     }
 
     #[test]
