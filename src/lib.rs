@@ -143,8 +143,14 @@ pub use registry_core::Mock;
 /// #[handler("name", registry = path::to::REGISTRY)]  // a #[registry] static
 /// #[handler("name", aliases = ["a", "b"])]            // extra names for the same handler
 /// #[handler("name", dynamic)]                         // same as adding #[dynamic]
+/// #[handler("name", registry = R, meta = EXPR)]       // metadata of a Registry<F, M>
 /// #[handler("name", crate = hr)]                       // handler-registry is reached as `hr`
 /// ```
+///
+/// `meta = EXPR` gives the handler its metadata in a registry declared as `Registry<F, M>`: a
+/// constant expression of type `M` (it initializes a `static`), read with
+/// [`Registry::get_with_meta`], [`EntryInfo::meta`] and checked by [`Registry::call_as`]. It may
+/// be left out when `M: Default`.
 ///
 /// `crate = PATH` names the path handler-registry is reachable at, for a renamed dependency
 /// (`hr = { package = "handler-registry", … }`) or a framework that re-exports the attributes:

@@ -253,3 +253,27 @@ fn a_guarded_call_of_a_mock_is_checked_on_the_real_metadata() {
         Some((2, false))
     );
 }
+
+/// Looks a name up in `DICE` when dropped.
+struct LooksUpOnDrop(Arc<AtomicBool>);
+
+impl Drop for LooksUpOnDrop {
+    fn drop(&mut self) {
+        // The mock being removed must not be in the way (no borrow or lock held).
+        let seen = DICE.call("roll", |f| f(6));
+        self.0.store(seen == Ok(4), Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_fake_may_look_names_up_when_it_is_dropped() {
+    let looked_up = Arc::new(AtomicBool::new(false));
+    let guard = Arc::new(LooksUpOnDrop(Arc::clone(&looked_up)));
+    let fake: Hook = Arc::new(move |_| {
+        let _ = &guard;
+        String::new()
+    });
+    let mock = HOOKS.mock("notify", fake).unwrap();
+    drop(mock);
+    assert!(looked_up.load(Ordering::SeqCst));
+}

@@ -53,6 +53,10 @@ static DECLARED: OnceLock<HashMap<&'static str, Vec<&'static StaticEntry>>> = On
 
 /// A declaration of `name` for a registry other than `registry`, if any.
 pub(crate) fn declared_elsewhere<R>(registry: &R, name: &str) -> Option<DeclaredElsewhere> {
+    // No declared name is longer: hostile input is turned away before it is hashed.
+    if name.len() > crate::error::MAX_NAME_LEN {
+        return None;
+    }
     let declared = DECLARED.get_or_init(|| {
         let mut declared: HashMap<&'static str, Vec<&'static StaticEntry>> = HashMap::new();
         for entry in inventory::iter::<StaticEntry>() {

@@ -52,6 +52,12 @@ impl<H> Mocked<H> {
     }
 }
 
+/// A mock taken out of its list, to be dropped after the list is released.
+enum Taken {
+    Global(#[allow(dead_code)] Mocked<Box<dyn Any + Send + Sync>>),
+    Local(#[allow(dead_code)] Mocked<Box<dyn Any>>),
+}
+
 thread_local! {
     static LOCAL: RefCell<Vec<Mocked<Box<dyn Any>>>> = const { RefCell::new(Vec::new()) };
 }
@@ -91,19 +97,28 @@ pub struct Mock<'a> {
 impl Drop for Mock<'_> {
     fn drop(&mut self) {
         let (registry, id) = (self.registry, self.id);
-        if self.global.is_some() {
+        // The fake is taken out under the lock (or the borrow) and dropped once it is released:
+        // its `Drop` may look names up in this registry.
+        let taken = if self.global.is_some() {
             let mut global = self
                 .mocks
                 .global
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
-            global.retain(|mocked| !mocked.is(registry, id));
+            let index = global.iter().position(|mocked| mocked.is(registry, id));
+            index.map(|index| Taken::Global(global.remove(index)))
         } else {
             // During thread teardown the list may be gone already, and the mock with it.
-            let _ = LOCAL.try_with(|local| {
-                local.borrow_mut().retain(|mocked| !mocked.is(registry, id));
-            });
-        }
+            LOCAL
+                .try_with(|local| {
+                    let mut local = local.borrow_mut();
+                    let index = local.iter().position(|mocked| mocked.is(registry, id));
+                    index.map(|index| Taken::Local(local.remove(index)))
+                })
+                .ok()
+                .flatten()
+        };
+        drop(taken);
         self.mocks.active.fetch_sub(1, Ordering::Release);
     }
 }
@@ -257,14 +272,18 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     #[inline(never)]
     pub(crate) fn mocked(&self, name: &str) -> Option<F> {
         let registry = self.address();
-        let local = LOCAL.with(|local| {
-            local
-                .borrow()
-                .iter()
-                .rev()
-                .find(|mocked| mocked.covers(registry, name))
-                .and_then(|mocked| mocked.handler.downcast_ref::<F>().cloned())
-        });
+        // `try_with`: a lookup from another thread-local's destructor finds no thread mocks.
+        let local = LOCAL
+            .try_with(|local| {
+                local
+                    .borrow()
+                    .iter()
+                    .rev()
+                    .find(|mocked| mocked.covers(registry, name))
+                    .and_then(|mocked| mocked.handler.downcast_ref::<F>().cloned())
+            })
+            .ok()
+            .flatten();
         local.or_else(|| {
             let global = self
                 .mocks

@@ -442,6 +442,30 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         Error::not_found(name, suggestion.as_deref(), self.declared_elsewhere(name))
     }
 
+    /// Every name that resolves now (primary names and aliases), for suggestions made across
+    /// registries.
+    pub(crate) fn live_names(&self) -> Result<Vec<String>, Error> {
+        let frozen = self.try_frozen()?;
+        let overlay = self.overlay.read();
+        let mut names: Vec<String> = frozen
+            .slots()
+            .filter(|slot| {
+                !slot.dynamic
+                    || overlay
+                        .get(frozen.entries[slot.entry as usize].name)
+                        .is_some()
+            })
+            .map(|slot| slot.name.to_owned())
+            .collect();
+        names.extend(
+            overlay
+                .iter()
+                .filter(|live| live.declared.is_none())
+                .map(|live| live.name.to_string()),
+        );
+        Ok(names)
+    }
+
     /// A `#[handler]` of `name` for another registry, when this one collects declarations (a
     /// standalone registry never holds them, so a declaration elsewhere is no hint for it).
     pub(crate) fn declared_elsewhere(&self, name: &str) -> Option<crate::error::DeclaredElsewhere> {

@@ -37,31 +37,24 @@ where
     F: Clone + Send + Sync + 'static,
     M: Clone + Send + Sync + 'static,
 {
-    let mut misses = Vec::with_capacity(registries.len());
+    let mut declared_elsewhere = None;
     for (index, registry) in registries.iter().enumerate() {
         match registry.lookup(name) {
             Ok(handler) => return Ok((index, handler)),
             Err(Error::NotFound {
-                suggestion,
-                declared_elsewhere,
+                declared_elsewhere: elsewhere,
                 ..
-            }) => misses.push((suggestion, declared_elsewhere)),
+            }) => declared_elsewhere = declared_elsewhere.or(elsewhere),
             Err(other) => return Err(other),
         }
     }
-    let suggestion = suggest::closest(
-        name,
-        misses
-            .iter()
-            .filter_map(|(suggestion, _)| suggestion.as_deref()),
-    )
-    .map(str::to_owned);
-    // A declaration found elsewhere is in none of the registries asked (it would have been
-    // found), so any registry's hint holds for all.
-    let declared_elsewhere = misses.into_iter().find_map(|(_, elsewhere)| elsewhere);
-    Err(Error::not_found(
-        name,
-        suggestion.as_deref(),
-        declared_elsewhere,
-    ))
+    // One suggestion from the names of every registry, as if they were one.
+    let mut names = Vec::new();
+    for registry in registries {
+        names.extend(registry.live_names()?);
+    }
+    let suggestion = suggest::closest(name, names.iter().map(String::as_str));
+    // A hint may name one of the registries asked (a `#[dynamic]` declaration whose name is
+    // removed now): it still points at the declaration.
+    Err(Error::not_found(name, suggestion, declared_elsewhere))
 }
