@@ -1,6 +1,7 @@
 //! The frozen table: built once from the link-time entries, then only read.
 
 use crate::error::{validate_name, Clash, Error, Location};
+use crate::suggest::Index;
 
 /// One declaration, with its handler already downcast to the registry's type.
 pub(crate) struct Meta<F, M> {
@@ -49,6 +50,9 @@ pub(crate) struct Frozen<F, M> {
     /// has the empty name, which no input reaching the slots has.
     slots: Box<[Slot<F>]>,
     pub(crate) entries: Vec<Meta<F, M>>,
+    /// The names indexed for "did you mean" (src/suggest.rs), built on the first miss that
+    /// asks, with the position in `slots` of each indexed name.
+    nearby: std::sync::OnceLock<(Index, Vec<u32>)>,
 }
 
 const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -63,6 +67,7 @@ impl<F: Clone, M> Frozen<F, M> {
             pilots: Box::new([0]),
             slots: Box::new([]),
             entries: Vec::new(),
+            nearby: std::sync::OnceLock::new(),
         }
     }
 
@@ -124,6 +129,7 @@ impl<F: Clone, M> Frozen<F, M> {
             pilots: pilots.into_boxed_slice(),
             slots: table.into_boxed_slice(),
             entries,
+            nearby: std::sync::OnceLock::new(),
         })
     }
 
@@ -147,6 +153,32 @@ impl<F: Clone, M> Frozen<F, M> {
     /// Every name the table answers to (primary names and aliases), with its slot.
     pub(crate) fn slots(&self) -> impl Iterator<Item = &Slot<F>> + '_ {
         self.slots.iter().filter(|slot| !slot.name.is_empty())
+    }
+
+    /// Builds the index of names for suggestions, if no miss has yet.
+    pub(crate) fn index_names(&self) {
+        self.nearby();
+    }
+
+    fn nearby(&self) -> &(Index, Vec<u32>) {
+        self.nearby.get_or_init(|| {
+            let positions: Vec<u32> = (0..self.slots.len() as u32)
+                .filter(|&position| !self.slots[position as usize].name.is_empty())
+                .collect();
+            let names = positions
+                .iter()
+                .map(|&position| self.slots[position as usize].name);
+            (Index::build(names), positions)
+        })
+    }
+
+    /// Calls `found` with every slot whose name may be within one edit of `name` (to be
+    /// verified: the index files names by hashes).
+    pub(crate) fn near(&self, name: &str, mut found: impl FnMut(&Slot<F>)) {
+        let (index, positions) = self.nearby();
+        index.within_one(name, |number| {
+            found(&self.slots[positions[number as usize] as usize]);
+        });
     }
 
     /// Every name the table answers to (primary names and aliases).
@@ -289,7 +321,11 @@ fn duplicates<F, M>(entries: &[Meta<F, M>], mut names: Vec<(&'static str, u32)>)
 fn hash(seed: [u64; 2], name: &str) -> u64 {
     let bytes = name.as_bytes();
     let len = bytes.len();
-    let mut acc = seed[0] ^ len as u64;
+    // The length turns the seed (a rotation costs what an XOR does): two names of different
+    // lengths whose bytes line up (`ab` and `abc`, or `aaaaaaaa` and `` `aaaaaaaa ``) then
+    // differ by a seed-dependent value and part under another seed. XORed in, the length could
+    // cancel a byte's difference under every seed, and the build would retry forever.
+    let mut acc = seed[0].rotate_left(len as u32);
     let (a, b) = if len <= 16 {
         if len >= 8 {
             (word(bytes, 0), word(bytes, len - 8))
@@ -376,6 +412,23 @@ mod tests {
         (0..count)
             .map(|i| &*format!("svc{}.refresh_{i}", i % 7).leak())
             .collect()
+    }
+
+    #[test]
+    fn names_whose_bytes_line_up_across_lengths_are_placed() {
+        // With the length XORed into the hash, each of these pairs hashed alike under every
+        // seed (`b` ^ 2 == `c` ^ 3, and the 8- and 9-byte words overlap), and the build
+        // retried forever.
+        for pair in [["ab", "abc"], ["aaaaaaaa", "`aaaaaaaa"], ["_b", "_bc"]] {
+            let metas = pair
+                .iter()
+                .enumerate()
+                .map(|(i, &name)| meta(name, &[], i as u32));
+            let frozen = Frozen::build(metas.collect()).unwrap();
+            for name in pair {
+                assert_eq!(frozen.find(name).map(|slot| slot.name), Some(name));
+            }
+        }
     }
 
     #[test]

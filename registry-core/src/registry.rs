@@ -420,6 +420,53 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     #[cold]
     pub(crate) fn not_found(&self, name: &str) -> Error {
         let frozen = self.frozen();
+        let suggestion = self
+            .suggest_within_one(frozen, name)
+            .or_else(|| self.suggest_by_scan(frozen, name));
+        Error::not_found(name, suggestion.as_deref(), self.declared_elsewhere(name))
+    }
+
+    /// The closest name within one edit of `name`, found through the frozen table's index and
+    /// a pass over the run-time names: the answer of [`suggest::closest`] whenever that is
+    /// within one edit, the common typo, at the cost of a few hash lookups.
+    fn suggest_within_one(&self, frozen: &Frozen<F, M>, name: &str) -> Option<String> {
+        // A name within one edit of a valid name is at most one character (4 bytes) longer.
+        if name.is_empty() || name.len() > MAX_NAME_LEN + 4 {
+            return None;
+        }
+        let name_chars: Vec<char> = name.chars().collect();
+        // Built before the lock is taken: the first miss pays for it, not the writers.
+        frozen.index_names();
+        let overlay = self.overlay.read();
+        let mut best: Option<(usize, &str)> = None;
+        let mut found: Vec<&'static str> = Vec::new();
+        frozen.near(name, |slot| {
+            // A `#[dynamic]` name answers only while its handler is installed.
+            let live = !slot.dynamic
+                || overlay
+                    .get(frozen.entries[slot.entry as usize].name)
+                    .is_some();
+            if live {
+                found.push(slot.name);
+            }
+        });
+        let mut scratch = suggest::Scratch::with_capacity(name_chars.len() + 1);
+        for candidate in found {
+            suggest::consider(name, &name_chars, candidate, &mut best, &mut scratch);
+        }
+        if self.runtime_names.load(Ordering::Acquire) != 0 {
+            for live in overlay.iter() {
+                if live.declared.is_none() && live.name.len().abs_diff(name.len()) <= 4 {
+                    suggest::consider(name, &name_chars, &live.name, &mut best, &mut scratch);
+                }
+            }
+        }
+        best.map(|(_, candidate)| candidate.to_owned())
+    }
+
+    /// The suggestion by a scan of every live name (see [`suggest::closest`]): for a name
+    /// more than one edit from all of them.
+    fn suggest_by_scan(&self, frozen: &Frozen<F, M>, name: &str) -> Option<String> {
         let overlay = self.overlay.read();
         let mut candidates: Vec<&str> = Vec::new();
         for slot in frozen.slots() {
@@ -437,9 +484,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
                 candidates.push(&live.name);
             }
         }
-        let suggestion = suggest::closest(name, candidates).map(str::to_owned);
-        drop(overlay);
-        Error::not_found(name, suggestion.as_deref(), self.declared_elsewhere(name))
+        suggest::closest(name, candidates).map(str::to_owned)
     }
 
     /// Every name that resolves now (primary names and aliases), for suggestions made across

@@ -1,5 +1,10 @@
 //! "Did you mean": the closest known name to a miss, by edit distance.
 
+use std::collections::HashMap;
+use std::hash::{BuildHasher, Hasher};
+
+use foldhash::fast::FixedState;
+
 use crate::error::MAX_NAME_LEN;
 
 /// Edit-distance cells (name length × candidate length) one suggestion may compute after its
@@ -172,7 +177,7 @@ fn osa_within(a: &[char], b: &str, limit: usize, scratch: &mut Scratch) -> Optio
 
 /// The buffers [`osa_within`] reuses.
 #[derive(Default)]
-struct Scratch {
+pub(crate) struct Scratch {
     b_chars: Vec<char>,
     two_back: Vec<usize>,
     previous: Vec<usize>,
@@ -181,13 +186,132 @@ struct Scratch {
 
 impl Scratch {
     /// Buffers for candidates of up to `chars` characters.
-    fn with_capacity(chars: usize) -> Self {
+    pub(crate) fn with_capacity(chars: usize) -> Self {
         Scratch {
             b_chars: Vec::with_capacity(chars),
             two_back: Vec::with_capacity(chars + 1),
             previous: Vec::with_capacity(chars + 1),
             current: Vec::with_capacity(chars + 1),
         }
+    }
+}
+
+/// The names of a frozen table, indexed for the common typo: every name within one edit of an
+/// input (a deletion neighbourhood, as SymSpell's). Each name is filed under a hash of its
+/// ASCII-lowercased form and of each form with one character deleted; an input looks up the
+/// same keys of its own, and any name within one edit (case aside) shares one of them: a
+/// substitution or a swap leaves both sides equal after one deletion each, an insertion after
+/// one deletion on one side. Hash collisions only add candidates, which are verified.
+///
+/// Built on the first miss that asks for a suggestion, never at freeze: `len + 1` keys a name.
+pub(crate) struct Index {
+    /// Key hash → the range of `names` filed under it.
+    ranges: HashMap<u64, (u32, u32), FixedState>,
+    /// Name numbers (positions in the list the index was built from), grouped by key.
+    names: Vec<u32>,
+    /// The longest name, in characters: longer input is more than one edit from all.
+    max_chars: usize,
+}
+
+impl Index {
+    pub(crate) fn build<'a>(names: impl IntoIterator<Item = &'a str>) -> Self {
+        let mut keyed: Vec<(u64, u32)> = Vec::new();
+        let mut max_chars = 0;
+        let mut folded = Vec::new();
+        for (number, name) in names.into_iter().enumerate() {
+            let number = u32::try_from(number).expect("more than u32::MAX names");
+            fold(name, &mut folded);
+            max_chars = max_chars.max(folded.len());
+            deletion_keys(&folded, |key| keyed.push((key, number)));
+        }
+        keyed.sort_unstable();
+        keyed.dedup();
+        let mut ranges: HashMap<u64, (u32, u32), FixedState> =
+            HashMap::with_capacity_and_hasher(keyed.len() / 2, FixedState::default());
+        let mut start = 0;
+        while start < keyed.len() {
+            let key = keyed[start].0;
+            let end = start + keyed[start..].iter().take_while(|(k, _)| *k == key).count();
+            ranges.insert(key, (start as u32, (end - start) as u32));
+            start = end;
+        }
+        Index {
+            ranges,
+            names: keyed.into_iter().map(|(_, number)| number).collect(),
+            max_chars,
+        }
+    }
+
+    /// The names within one edit of `name` (distance 0 for a difference of ASCII case only):
+    /// their numbers in the list the index was built from, and the distance, each once.
+    pub(crate) fn within_one(&self, name: &str, mut found: impl FnMut(u32)) {
+        let mut folded = Vec::new();
+        fold(name, &mut folded);
+        if folded.is_empty() || folded.len() > self.max_chars + 1 {
+            return;
+        }
+        let mut seen: Vec<u32> = Vec::new();
+        deletion_keys(&folded, |key| {
+            if let Some(&(start, len)) = self.ranges.get(&key) {
+                for &number in &self.names[start as usize..(start + len) as usize] {
+                    if !seen.contains(&number) {
+                        seen.push(number);
+                        found(number);
+                    }
+                }
+            }
+        });
+    }
+}
+
+/// Makes `candidate` the `best` if it is within one edit of `name` (its characters
+/// `name_chars`; a difference of ASCII case only is 0, as [`closest`] counts it) and closer,
+/// or as close and first in order.
+pub(crate) fn consider<'a>(
+    name: &str,
+    name_chars: &[char],
+    candidate: &'a str,
+    best: &mut Option<(usize, &'a str)>,
+    scratch: &mut Scratch,
+) {
+    let distance = if candidate.eq_ignore_ascii_case(name) {
+        Some(0)
+    } else {
+        osa_within(name_chars, candidate, 1, scratch)
+    };
+    if let Some(distance) = distance {
+        if best.is_none_or(|best| (distance, candidate) < best) {
+            *best = Some((distance, candidate));
+        }
+    }
+}
+
+/// `name`'s characters, ASCII letters lowercased.
+fn fold(name: &str, out: &mut Vec<char>) {
+    out.clear();
+    out.extend(name.chars().map(|c| c.to_ascii_lowercase()));
+}
+
+/// Calls `key` with the hash of `chars` and of each of its forms with one character deleted.
+fn deletion_keys(chars: &[char], mut key: impl FnMut(u64)) {
+    let hash = |skip: usize| {
+        let mut hasher = FixedState::with_seed(0x5eed).build_hasher();
+        for (index, c) in chars.iter().enumerate() {
+            if index != skip {
+                hasher.write_u32(u32::from(*c));
+            }
+        }
+        // The length keeps "ab" minus nothing apart from "abc" minus "c".
+        hasher.write_usize(chars.len() - usize::from(skip < chars.len()));
+        hasher.finish()
+    };
+    key(hash(usize::MAX));
+    for skip in 0..chars.len() {
+        // Deleting either of two equal neighbours gives the same form: file it once.
+        if skip > 0 && chars[skip] == chars[skip - 1] {
+            continue;
+        }
+        key(hash(skip));
     }
 }
 
@@ -278,6 +402,78 @@ mod tests {
                 (expected <= limit).then_some(expected),
                 "{a:?} {b:?} within {limit}"
             );
+        }
+    }
+
+    /// The oracle of the index: every name within one edit, by brute force.
+    fn brute_within_one<'a>(name: &str, names: &[&'a str]) -> Option<&'a str> {
+        if name.is_empty() {
+            return None; // as `closest`: an empty name suggests nothing
+        }
+        names
+            .iter()
+            .filter_map(|&candidate| {
+                let distance = if candidate.eq_ignore_ascii_case(name) {
+                    0
+                } else {
+                    strsim::osa_distance(name, candidate)
+                };
+                (distance <= 1).then_some((distance, candidate))
+            })
+            .min()
+            .map(|(_, candidate)| candidate)
+    }
+
+    #[test]
+    fn the_index_finds_what_a_scan_finds_within_one_edit() {
+        let alphabet = ['a', 'b', 'c', '.', 'A', 'ü'];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move |bound: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % bound as u64) as usize
+        };
+        for round in 0..300 {
+            let count = 1 + next(40);
+            let mut names: Vec<String> = (0..count)
+                .map(|_| {
+                    (0..1 + next(6))
+                        .map(|_| alphabet[next(alphabet.len())])
+                        .collect()
+                })
+                .collect();
+            names.sort();
+            names.dedup();
+            let names: Vec<&str> = names.iter().map(String::as_str).collect();
+            let index = super::Index::build(names.iter().copied());
+            let mut scratch = super::Scratch::default();
+            for _ in 0..40 {
+                // A typo of a name (one or two random edits) or a random string.
+                let mut typo: Vec<char> = names[next(names.len())].chars().collect();
+                for _ in 0..1 + next(2) {
+                    let at = next(typo.len() + 1);
+                    match next(4) {
+                        0 if at < typo.len() => typo[at] = alphabet[next(alphabet.len())],
+                        1 => typo.insert(at, alphabet[next(alphabet.len())]),
+                        2 if at < typo.len() => drop(typo.remove(at)),
+                        _ if at + 1 < typo.len() => typo.swap(at, at + 1),
+                        _ => {}
+                    }
+                }
+                let typo: String = typo.into_iter().collect();
+                let typo_chars: Vec<char> = typo.chars().collect();
+                let mut best = None;
+                index.within_one(&typo, |number| {
+                    let candidate = names[number as usize];
+                    super::consider(&typo, &typo_chars, candidate, &mut best, &mut scratch);
+                });
+                assert_eq!(
+                    best.map(|(_, candidate)| candidate),
+                    brute_within_one(&typo, &names),
+                    "round {round}: {typo:?} among {names:?}"
+                );
+            }
         }
     }
 
