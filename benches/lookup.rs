@@ -213,8 +213,9 @@ mod get {
 }
 
 /// A miss through `get_as::<F>` (and so `handler_registry::get::<F>`) returns `NotFound` with a
-/// "did you mean" suggestion, found by comparing the name with every registered name: this times
-/// one such miss per iteration, to show what that costs next to the lookup itself.
+/// "did you mean" suggestion: `get_as_miss` times misses of unregistered names of the same shape
+/// (most have no name close enough: every name is scanned), `get_as_typo` misses one edit from a
+/// registered name (a character replaced: the index answers them), one miss per iteration.
 #[divan::bench(args = SIZES, sample_count = 30, sample_size = 10)]
 fn get_as_miss(bencher: Bencher, size: usize) {
     let names = &NAMES[..size];
@@ -228,6 +229,37 @@ fn get_as_miss(bencher: Bencher, size: usize) {
         .with_inputs(|| {
             next = (next + 1) % BATCH;
             keys[next].as_str()
+        })
+        .bench_local_values(|key| registry.get_as::<Handler>(key).is_err());
+}
+
+#[divan::bench(args = SIZES, sample_count = 30, sample_size = 10)]
+fn get_as_typo(bencher: Bencher, size: usize) {
+    let names = &NAMES[..size];
+    let any = names
+        .iter()
+        .map(|&name| (name, AnyHandler::new(handler as Handler)));
+    let registry = Registry::<AnyHandler>::with_static(any).unwrap();
+    // Each name with its middle character replaced by one no name contains.
+    let typos: Vec<String> = keys(names)
+        .into_iter()
+        .map(|name| {
+            let at = name.len() / 2;
+            format!("{}#{}", &name[..at], &name[at + 1..])
+        })
+        .collect();
+    assert!(matches!(
+        registry.get_as::<Handler>(&typos[0]),
+        Err(handler_registry::Error::NotFound {
+            suggestion: Some(_),
+            ..
+        })
+    ));
+    let mut next = 0;
+    bencher
+        .with_inputs(|| {
+            next = (next + 1) % BATCH;
+            typos[next].as_str()
         })
         .bench_local_values(|key| registry.get_as::<Handler>(key).is_err());
 }

@@ -62,6 +62,10 @@ pub struct Registry<F: 'static, M: 'static = ()> {
     pub(crate) mocks: crate::mock::Mocks,
 }
 
+/// Declarations from which "did you mean" looks names within one edit up in an index before
+/// scanning (`benches/lookup.rs`, `get_as_typo`: below it a scan is as fast).
+const INDEXED_FROM: usize = 64;
+
 /// The metadata of a name being installed: given, or kept (the installed handler's, or the
 /// `#[dynamic]` declaration's) and otherwise the default.
 enum NewMeta<M> {
@@ -420,9 +424,14 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     #[cold]
     pub(crate) fn not_found(&self, name: &str) -> Error {
         let frozen = self.frozen();
-        let suggestion = self
-            .suggest_within_one(frozen, name)
-            .or_else(|| self.suggest_by_scan(frozen, name));
+        // A scan of a few dozen names costs less than the index's lookups; from there on the
+        // index answers the common typo, one edit away, without reading every name.
+        let suggestion = if frozen.entries.len() < INDEXED_FROM {
+            self.suggest_by_scan(frozen, name)
+        } else {
+            self.suggest_within_one(frozen, name)
+                .or_else(|| self.suggest_by_scan(frozen, name))
+        };
         Error::not_found(name, suggestion.as_deref(), self.declared_elsewhere(name))
     }
 
