@@ -167,24 +167,16 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     /// adds a name; the error of [`freeze`](Registry::freeze) if the registry cannot be frozen.
     pub fn mock(&self, name: &str, handler: F) -> Result<Mock<'_>, Error> {
         let names = self.names_of(name)?;
-        let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
-        let registry = self.address();
-        LOCAL.with(|local| {
-            local.borrow_mut().push(Mocked {
-                registry,
-                id,
-                names,
-                handler: Box::new(handler),
+        Ok(self.activate(None, |registry, id| {
+            LOCAL.with(|local| {
+                local.borrow_mut().push(Mocked {
+                    registry,
+                    id,
+                    names,
+                    handler: Box::new(handler),
+                });
             });
-        });
-        self.mocks.active.fetch_add(1, Ordering::Release);
-        Ok(Mock {
-            mocks: &self.mocks,
-            registry,
-            id,
-            global: None,
-            _thread: PhantomData,
-        })
+        }))
     }
 
     /// Like [`mock`](Registry::mock), for every thread: for async tests on a multi-thread
@@ -197,26 +189,37 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     pub fn mock_global(&self, name: &str, handler: F) -> Result<Mock<'_>, Error> {
         let turn = GLOBAL_TESTS.lock();
         let names = self.names_of(name)?;
+        Ok(self.activate(Some(turn), |registry, id| {
+            self.mocks
+                .global
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .push(Mocked {
+                    registry,
+                    id,
+                    names,
+                    handler: Box::new(handler),
+                });
+        }))
+    }
+
+    /// Files a new mock with `file(registry, id)` and counts it active.
+    fn activate(
+        &self,
+        global: Option<ReentrantMutexGuard<'static, ()>>,
+        file: impl FnOnce(usize, u64),
+    ) -> Mock<'_> {
         let id = NEXT_ID.fetch_add(1, Ordering::Relaxed);
         let registry = self.address();
-        self.mocks
-            .global
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .push(Mocked {
-                registry,
-                id,
-                names,
-                handler: Box::new(handler),
-            });
+        file(registry, id);
         self.mocks.active.fetch_add(1, Ordering::Release);
-        Ok(Mock {
+        Mock {
             mocks: &self.mocks,
             registry,
             id,
-            global: Some(turn),
+            global,
             _thread: PhantomData,
-        })
+        }
     }
 
     fn address(&self) -> usize {

@@ -9,7 +9,7 @@ use crate::changes::{ChangeKind, Hub};
 use crate::drain::{Drain, Held};
 use crate::entry::{EntryInfo, Kind, StaticEntry};
 use crate::error::{validate_name, Error, Location, MAX_NAME_LEN};
-use crate::frozen::{Frozen, Meta};
+use crate::frozen::{Frozen, Meta, Slot};
 use crate::overlay::{Current, Live, Overlay};
 use crate::suggest;
 use crate::sync::{const_fn_unless_loom, AtomicUsize, OnceCell, Ordering, RwLock};
@@ -60,6 +60,14 @@ pub struct Registry<F: 'static, M: 'static = ()> {
     /// Test doubles (src/mock.rs).
     #[cfg(feature = "testing")]
     pub(crate) mocks: crate::mock::Mocks,
+}
+
+/// Whether a frozen name resolves now: a `#[dynamic]` name only while its handler is installed.
+fn answers<F, M>(frozen: &Frozen<F, M>, overlay: &Overlay<F, M>, slot: &Slot<F>) -> bool {
+    !slot.dynamic
+        || overlay
+            .get(frozen.entries[slot.entry as usize].name)
+            .is_some()
 }
 
 /// Declarations from which "did you mean" looks names within one edit up in an index before
@@ -450,12 +458,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         let mut best: Option<(usize, &str)> = None;
         let mut found: Vec<&'static str> = Vec::new();
         frozen.near(name, |slot| {
-            // A `#[dynamic]` name answers only while its handler is installed.
-            let live = !slot.dynamic
-                || overlay
-                    .get(frozen.entries[slot.entry as usize].name)
-                    .is_some();
-            if live {
+            if answers(frozen, &overlay, slot) {
                 found.push(slot.name);
             }
         });
@@ -479,12 +482,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         let overlay = self.overlay.read();
         let mut candidates: Vec<&str> = Vec::new();
         for slot in frozen.slots() {
-            // A `#[dynamic]` name answers only while its handler is installed.
-            let live = !slot.dynamic
-                || overlay
-                    .get(frozen.entries[slot.entry as usize].name)
-                    .is_some();
-            if live {
+            if answers(frozen, &overlay, slot) {
                 candidates.push(slot.name);
             }
         }
@@ -503,12 +501,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         let overlay = self.overlay.read();
         let mut names: Vec<String> = frozen
             .slots()
-            .filter(|slot| {
-                !slot.dynamic
-                    || overlay
-                        .get(frozen.entries[slot.entry as usize].name)
-                        .is_some()
-            })
+            .filter(|slot| answers(frozen, &overlay, slot))
             .map(|slot| slot.name.to_owned())
             .collect();
         names.extend(

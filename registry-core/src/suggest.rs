@@ -370,18 +370,22 @@ mod tests {
         assert_eq!(closest("a", ["admin"]), None);
     }
 
+    /// A xorshift generator of numbers below a bound: the same cases on every run.
+    fn random(mut state: u64) -> impl FnMut(usize) -> usize {
+        move |bound| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % bound as u64) as usize
+        }
+    }
+
     #[test]
     fn the_distance_is_strsims_optimal_string_alignment() {
         // Random strings over small alphabets (so that swaps and repeats are common), ASCII and
         // not, against the crate's implementation, the oracle.
         let alphabets: [&[char]; 3] = [&['a', 'b'], &['a', 'b', 'c', '.'], &['ß', 'ü', 'e', '字']];
-        let mut state = 0x2545_f491_4f6c_dd1du64;
-        let mut next = move |bound: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % bound as u64) as usize
-        };
+        let mut next = random(0x2545_f491_4f6c_dd1du64);
         let mut scratch = super::Scratch::default();
         for _ in 0..20_000 {
             let alphabet = alphabets[next(alphabets.len())];
@@ -427,13 +431,7 @@ mod tests {
     #[test]
     fn the_index_finds_what_a_scan_finds_within_one_edit() {
         let alphabet = ['a', 'b', 'c', '.', 'A', 'ü'];
-        let mut state = 0x9e37_79b9_7f4a_7c15u64;
-        let mut next = move |bound: usize| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state % bound as u64) as usize
-        };
+        let mut next = random(0x9e37_79b9_7f4a_7c15u64);
         for round in 0..300 {
             let count = 1 + next(40);
             let mut names: Vec<String> = (0..count)
