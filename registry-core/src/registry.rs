@@ -311,24 +311,40 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         if let Some((handler, ..)) = self.mock_for(name) {
             return Some(handler);
         }
+        self.resolve(
+            frozen,
+            name,
+            |slot| slot.handler.clone(),
+            |live| live.handler.clone(),
+        )
+    }
+
+    /// What `name` resolves to now, mocks aside: `fixed` reads a static name's slot, `live`
+    /// the installed handler of a `#[dynamic]` or run-time name (under the overlay's read lock).
+    #[inline(always)]
+    fn resolve<R>(
+        &self,
+        frozen: &Frozen<F, M>,
+        name: &str,
+        fixed: impl FnOnce(&Slot<F>) -> R,
+        live: impl FnOnce(&Arc<Live<F, M>>) -> R,
+    ) -> Option<R> {
         match frozen.find(name) {
-            Some(slot) if !slot.dynamic => Some(slot.handler.clone()),
-            Some(slot) => self.overlay_get(frozen.entries[slot.entry as usize].name),
+            Some(slot) if !slot.dynamic => Some(fixed(slot)),
+            Some(slot) => self.read_live(frozen.entries[slot.entry as usize].name, live),
             None if self.runtime_names.load(Ordering::Acquire) == 0 => None,
-            None => self.overlay_get(name),
+            None => self.read_live(name, live),
         }
     }
 
+    /// Reads the installed handler of overlay key `key` under the read lock.
     #[cold]
-    fn overlay_get(&self, name: &str) -> Option<F> {
+    fn read_live<R>(&self, key: &str, read: impl FnOnce(&Arc<Live<F, M>>) -> R) -> Option<R> {
         // No installed name is longer: hostile input is turned away before it is hashed.
-        if name.len() > MAX_NAME_LEN {
+        if key.len() > MAX_NAME_LEN {
             return None;
         }
-        self.overlay
-            .read()
-            .get(name)
-            .map(|live| live.handler.clone())
+        self.overlay.read().get(key).map(read)
     }
 
     /// The handler registered under `name` (a primary name or an alias) and its metadata, in
@@ -362,15 +378,15 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
 
     /// [`get_with_meta`](Registry::get_with_meta) in the frozen table `frozen`, mocks aside.
     pub(crate) fn get_with_meta_in(&self, frozen: &Frozen<F, M>, name: &str) -> Option<(F, M)> {
-        match frozen.find(name) {
-            Some(slot) if !slot.dynamic => Some((
-                slot.handler.clone(),
-                frozen.entries[slot.entry as usize].meta.clone(),
-            )),
-            Some(slot) => self.overlay_get_with_meta(frozen.entries[slot.entry as usize].name),
-            None if self.runtime_names.load(Ordering::Acquire) == 0 => None,
-            None => self.overlay_get_with_meta(name),
-        }
+        self.resolve(
+            frozen,
+            name,
+            |slot| {
+                let meta = &frozen.entries[slot.entry as usize].meta;
+                (slot.handler.clone(), meta.clone())
+            },
+            |live| (live.handler.clone(), live.meta.clone()),
+        )
     }
 
     /// Without the `testing` feature there are no mocks: nothing to check.
@@ -378,17 +394,6 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     #[inline(always)]
     pub(crate) fn mock_for(&self, _name: &str) -> Option<(F, M, Option<u32>)> {
         None
-    }
-
-    #[cold]
-    fn overlay_get_with_meta(&self, name: &str) -> Option<(F, M)> {
-        if name.len() > MAX_NAME_LEN {
-            return None;
-        }
-        self.overlay
-            .read()
-            .get(name)
-            .map(|live| (live.handler.clone(), live.meta.clone()))
     }
 
     /// The overlay handler a call of `name` runs on, held until the call is over (so a
@@ -404,12 +409,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
             }
             None => name,
         };
-        let live = if key.len() > MAX_NAME_LEN {
-            None
-        } else {
-            self.overlay.read().get(key).cloned()
-        };
-        match live {
+        match self.read_live(key, Arc::clone) {
             Some(live) => Ok(Held::new(self, live)),
             None => Err(self.not_found(name)),
         }
@@ -479,38 +479,36 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     /// The suggestion by a scan of every live name (see [`suggest::closest`]): for a name
     /// more than one edit from all of them.
     fn suggest_by_scan(&self, frozen: &Frozen<F, M>, name: &str) -> Option<String> {
-        let overlay = self.overlay.read();
-        let mut candidates: Vec<&str> = Vec::new();
-        for slot in frozen.slots() {
-            if answers(frozen, &overlay, slot) {
-                candidates.push(slot.name);
-            }
-        }
-        for live in overlay.iter() {
-            if live.declared.is_none() {
-                candidates.push(&live.name);
-            }
-        }
-        suggest::closest(name, candidates).map(str::to_owned)
+        self.with_live_names(frozen, |names| {
+            suggest::closest(name, names).map(str::to_owned)
+        })
     }
 
     /// Every name that resolves now (primary names and aliases), for suggestions made across
     /// registries.
     pub(crate) fn live_names(&self) -> Result<Vec<String>, Error> {
         let frozen = self.try_frozen()?;
+        Ok(self.with_live_names(frozen, |names| {
+            names.into_iter().map(str::to_owned).collect()
+        }))
+    }
+
+    /// Calls `read` with every name that resolves now, declared names first, under the
+    /// overlay's read lock.
+    fn with_live_names<R>(&self, frozen: &Frozen<F, M>, read: impl FnOnce(Vec<&str>) -> R) -> R {
         let overlay = self.overlay.read();
-        let mut names: Vec<String> = frozen
+        let mut names: Vec<&str> = frozen
             .slots()
             .filter(|slot| answers(frozen, &overlay, slot))
-            .map(|slot| slot.name.to_owned())
+            .map(|slot| slot.name)
             .collect();
         names.extend(
             overlay
                 .iter()
                 .filter(|live| live.declared.is_none())
-                .map(|live| live.name.to_string()),
+                .map(|live| &*live.name),
         );
-        Ok(names)
+        read(names)
     }
 
     /// A `#[handler]` of `name` for another registry, when this one collects declarations (a
@@ -616,17 +614,12 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     /// Where the handler that `name` resolves to now was declared or installed.
     pub(crate) fn location_of(&self, name: &str) -> Option<Location> {
         let frozen = self.frozen();
-        let key = match frozen.find(name) {
-            Some(slot) => {
-                let meta = &frozen.entries[slot.entry as usize];
-                if !slot.dynamic {
-                    return Some(meta.location);
-                }
-                meta.name
-            }
-            None => name,
-        };
-        self.overlay.read().get(key).map(|live| live.location)
+        self.resolve(
+            frozen,
+            name,
+            |slot| frozen.entries[slot.entry as usize].location,
+            |live| live.location,
+        )
     }
 
     /// Adds a handler under `name` at run time with its metadata, as

@@ -37,15 +37,11 @@ where
     F: Clone + Send + Sync + 'static,
     M: Clone + Send + Sync + 'static,
 {
-    let mut declared_elsewhere = None;
+    // `get`, not `lookup`: a miss here builds no suggestion, the one below is made once.
     for (index, registry) in registries.iter().enumerate() {
-        match registry.lookup(name) {
-            Ok(handler) => return Ok((index, handler)),
-            Err(Error::NotFound {
-                declared_elsewhere: elsewhere,
-                ..
-            }) => declared_elsewhere = declared_elsewhere.or(elsewhere),
-            Err(other) => return Err(other),
+        registry.freeze()?;
+        if let Some(handler) = registry.get(name) {
+            return Ok((index, handler));
         }
     }
     // One suggestion from the names of every registry, as if they were one.
@@ -56,5 +52,8 @@ where
     let suggestion = suggest::closest(name, names.iter().map(String::as_str));
     // A hint may name one of the registries asked (a `#[dynamic]` declaration whose name is
     // removed now): it still points at the declaration.
+    let declared_elsewhere = registries
+        .iter()
+        .find_map(|registry| registry.declared_elsewhere(name));
     Err(Error::not_found(name, suggestion, declared_elsewhere))
 }
