@@ -456,16 +456,12 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         frozen.index_names();
         let overlay = self.overlay.read();
         let mut best: Option<(usize, &str)> = None;
-        let mut found: Vec<&'static str> = Vec::new();
+        let mut scratch = suggest::Scratch::with_capacity(name_chars.len() + 1);
         frozen.near(name, |slot| {
             if answers(frozen, &overlay, slot) {
-                found.push(slot.name);
+                suggest::consider(name, &name_chars, slot.name, &mut best, &mut scratch);
             }
         });
-        let mut scratch = suggest::Scratch::with_capacity(name_chars.len() + 1);
-        for candidate in found {
-            suggest::consider(name, &name_chars, candidate, &mut best, &mut scratch);
-        }
         if self.runtime_names.load(Ordering::Acquire) != 0 {
             for live in overlay.iter() {
                 if live.declared.is_none() && live.name.len().abs_diff(name.len()) <= 4 {
