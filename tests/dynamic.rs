@@ -143,6 +143,7 @@ mod unregister_case {
         assert_eq!(R.entries().len(), 1);
         // The removed name is not suggested any more.
         assert_eq!(not_found(&R.lookup("gon").unwrap_err()), ("gon", None));
+        assert_eq!(not_found(&R.lookup("byee").unwrap_err()), ("byee", None));
         assert!(matches!(R.unregister("gone"), Err(Error::NotFound { .. })));
         assert!(matches!(
             R.unregister("fixed"),
@@ -152,6 +153,11 @@ mod unregister_case {
         R.register("gone", negate).unwrap();
         assert_eq!(R.get("gone").unwrap()(2), -2);
         assert_eq!(R.get("bye").unwrap()(2), -2);
+        // Back, the name and its alias are suggested again.
+        assert_eq!(
+            not_found(&R.lookup("byee").unwrap_err()),
+            ("byee", Some("bye"))
+        );
         let entry = R
             .entries()
             .into_iter()

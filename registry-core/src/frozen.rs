@@ -51,8 +51,20 @@ pub(crate) struct Frozen<F, M> {
     slots: Box<[Slot<F>]>,
     pub(crate) entries: Vec<Meta<F, M>>,
     /// The names indexed for "did you mean" (src/suggest.rs), built on the first miss that
-    /// asks, with the position in `slots` of each indexed name.
-    nearby: std::sync::OnceLock<(Index, Vec<u32>)>,
+    /// asks.
+    nearby: std::sync::OnceLock<Nearby>,
+}
+
+/// The frozen names as "did you mean" reads them, numbered in slot order (the order of
+/// [`Frozen::slots`]), without the handlers: the suggestion code is the same for every
+/// registry type.
+pub(crate) struct Nearby {
+    pub(crate) index: Index,
+    /// Every name, by number.
+    pub(crate) names: Vec<&'static str>,
+    /// The numbers of `#[dynamic]` names (a name and its aliases), which resolve only while
+    /// their handler is installed, with the primary name each writes through to.
+    pub(crate) dynamic: Vec<(u32, &'static str)>,
 }
 
 const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -155,30 +167,22 @@ impl<F: Clone, M> Frozen<F, M> {
         self.slots.iter().filter(|slot| !slot.name.is_empty())
     }
 
-    /// Builds the index of names for suggestions, if no miss has yet.
-    pub(crate) fn index_names(&self) {
-        self.nearby();
-    }
-
-    fn nearby(&self) -> &(Index, Vec<u32>) {
+    /// The names indexed for suggestions, built by the first miss that asks.
+    pub(crate) fn nearby(&self) -> &Nearby {
         self.nearby.get_or_init(|| {
-            let positions: Vec<u32> = (0..self.slots.len() as u32)
-                .filter(|&position| !self.slots[position as usize].name.is_empty())
+            let names: Vec<&'static str> = self.slots().map(|slot| slot.name).collect();
+            let dynamic = self
+                .slots()
+                .enumerate()
+                .filter(|(_, slot)| slot.dynamic)
+                .map(|(number, slot)| (number as u32, self.entries[slot.entry as usize].name))
                 .collect();
-            let names = positions
-                .iter()
-                .map(|&position| self.slots[position as usize].name);
-            (Index::build(names), positions)
+            Nearby {
+                index: Index::build(names.iter().copied()),
+                names,
+                dynamic,
+            }
         })
-    }
-
-    /// Calls `found` with every slot whose name may be within one edit of `name` (to be
-    /// verified: the index files names by hashes).
-    pub(crate) fn near(&self, name: &str, mut found: impl FnMut(&Slot<F>)) {
-        let (index, positions) = self.nearby();
-        index.within_one(name, |number| {
-            found(&self.slots[positions[number as usize] as usize]);
-        });
     }
 
     /// Every name the table answers to (primary names and aliases).

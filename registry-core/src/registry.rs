@@ -9,9 +9,9 @@ use crate::changes::{ChangeKind, Hub};
 use crate::drain::{Drain, Held};
 use crate::entry::{EntryInfo, Kind, StaticEntry};
 use crate::error::{validate_name, Error, Location, MAX_NAME_LEN};
-use crate::frozen::{Frozen, Meta, Slot};
+use crate::frozen::{Frozen, Meta, Nearby, Slot};
 use crate::overlay::{Current, Live, Overlay};
-use crate::suggest;
+use crate::suggest::{self, Answering};
 use crate::sync::{const_fn_unless_loom, AtomicUsize, OnceCell, Ordering, RwLock};
 
 /// A registry of handlers of type `F`, looked up by name.
@@ -60,14 +60,6 @@ pub struct Registry<F: 'static, M: 'static = ()> {
     /// Test doubles (src/mock.rs).
     #[cfg(feature = "testing")]
     pub(crate) mocks: crate::mock::Mocks,
-}
-
-/// Whether a frozen name resolves now: a `#[dynamic]` name only while its handler is installed.
-fn answers<F, M>(frozen: &Frozen<F, M>, overlay: &Overlay<F, M>, slot: &Slot<F>) -> bool {
-    !slot.dynamic
-        || overlay
-            .get(frozen.entries[slot.entry as usize].name)
-            .is_some()
 }
 
 /// Declarations from which "did you mean" looks names within one edit up in an index before
@@ -432,79 +424,52 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     #[cold]
     pub(crate) fn not_found(&self, name: &str) -> Error {
         let frozen = self.frozen();
+        let nearby = frozen.nearby();
+        let live = self.answering(nearby);
         // A scan of a few dozen names costs less than the index's lookups; from there on the
         // index answers the common typo, one edit away, without reading every name.
-        let suggestion = if frozen.entries.len() < INDEXED_FROM {
-            self.suggest_by_scan(frozen, name)
-        } else {
-            self.suggest_within_one(frozen, name)
-                .or_else(|| self.suggest_by_scan(frozen, name))
-        };
+        let indexed = frozen.entries.len() >= INDEXED_FROM;
+        let suggestion = suggest::suggestion(nearby, &live, name, indexed);
         Error::not_found(name, suggestion.as_deref(), self.declared_elsewhere(name))
     }
 
-    /// The closest name within one edit of `name`, found through the frozen table's index and
-    /// a pass over the run-time names: the answer of [`suggest::closest`] whenever that is
-    /// within one edit, the common typo, at the cost of a few hash lookups.
-    fn suggest_within_one(&self, frozen: &Frozen<F, M>, name: &str) -> Option<String> {
-        // A name within one edit of a valid name is at most one character (4 bytes) longer.
-        if name.is_empty() || name.len() > MAX_NAME_LEN + 4 {
-            return None;
+    /// What "did you mean" needs of the overlay, copied under its read lock, which is released
+    /// before any distance is computed: a flood of unknown names never stalls a writer. The
+    /// lock is not taken at all without `#[dynamic]` declarations and run-time names.
+    fn answering(&self, nearby: &Nearby) -> Answering {
+        let runtime = self.runtime_names.load(Ordering::Acquire) != 0;
+        if nearby.dynamic.is_empty() && !runtime {
+            return Answering::default();
         }
-        let name_chars: Vec<char> = name.chars().collect();
-        // Built before the lock is taken: the first miss pays for it, not the writers.
-        frozen.index_names();
         let overlay = self.overlay.read();
-        let mut best: Option<(usize, &str)> = None;
-        let mut scratch = suggest::Scratch::with_capacity(name_chars.len() + 1);
-        frozen.near(name, |slot| {
-            if answers(frozen, &overlay, slot) {
-                suggest::consider(name, &name_chars, slot.name, &mut best, &mut scratch);
-            }
-        });
-        if self.runtime_names.load(Ordering::Acquire) != 0 {
-            for live in overlay.iter() {
-                if live.declared.is_none() && live.name.len().abs_diff(name.len()) <= 4 {
-                    suggest::consider(name, &name_chars, &live.name, &mut best, &mut scratch);
-                }
-            }
+        Answering {
+            absent: nearby
+                .dynamic
+                .iter()
+                .filter(|(_, primary)| overlay.get(primary).is_none())
+                .map(|&(number, _)| number)
+                .collect(),
+            runtime: if runtime {
+                overlay
+                    .iter()
+                    .filter(|live| live.declared.is_none())
+                    .map(|live| live.name.clone())
+                    .collect()
+            } else {
+                Vec::new()
+            },
         }
-        best.map(|(_, candidate)| candidate.to_owned())
-    }
-
-    /// The suggestion by a scan of every live name (see [`suggest::closest`]): for a name
-    /// more than one edit from all of them.
-    fn suggest_by_scan(&self, frozen: &Frozen<F, M>, name: &str) -> Option<String> {
-        self.with_live_names(frozen, |names| {
-            suggest::closest(name, names).map(str::to_owned)
-        })
     }
 
     /// Every name that resolves now (primary names and aliases), for suggestions made across
     /// registries.
     pub(crate) fn live_names(&self) -> Result<Vec<String>, Error> {
-        let frozen = self.try_frozen()?;
-        Ok(self.with_live_names(frozen, |names| {
-            names.into_iter().map(str::to_owned).collect()
-        }))
-    }
-
-    /// Calls `read` with every name that resolves now, declared names first, under the
-    /// overlay's read lock.
-    fn with_live_names<R>(&self, frozen: &Frozen<F, M>, read: impl FnOnce(Vec<&str>) -> R) -> R {
-        let overlay = self.overlay.read();
-        let mut names: Vec<&str> = frozen
-            .slots()
-            .filter(|slot| answers(frozen, &overlay, slot))
-            .map(|slot| slot.name)
-            .collect();
-        names.extend(
-            overlay
-                .iter()
-                .filter(|live| live.declared.is_none())
-                .map(|live| &*live.name),
-        );
-        read(names)
+        let nearby = self.try_frozen()?.nearby();
+        let live = self.answering(nearby);
+        Ok(live
+            .names(nearby)
+            .map(|(name, _)| name.to_owned())
+            .collect())
     }
 
     /// A `#[handler]` of `name` for another registry, when this one collects declarations (a

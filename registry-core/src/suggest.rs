@@ -5,12 +5,84 @@ use std::collections::HashMap;
 use foldhash::fast::FixedState;
 
 use crate::error::MAX_NAME_LEN;
+use crate::frozen::Nearby;
 
 /// Edit-distance cells (name length × candidate length) one suggestion may compute after its
 /// first comparison: about 220 comparisons of typical 17-character names. A miss costs one pass
 /// of cheap filters over the names plus at most this much dynamic programming (and one
 /// comparison of up to the longest names), whatever the input and the registry's size.
 const CELL_BUDGET: usize = 1 << 16;
+
+/// Which names resolve now, beside the frozen ones: copied from the overlay under its lock, so
+/// that a suggestion is computed with no lock held.
+#[derive(Default)]
+pub(crate) struct Answering {
+    /// The numbers (in [`Nearby`], ascending) of `#[dynamic]` names whose handler is not
+    /// installed now.
+    pub(crate) absent: Vec<u32>,
+    /// The names registered at run time.
+    pub(crate) runtime: Vec<Box<str>>,
+}
+
+impl Answering {
+    fn answers(&self, number: u32) -> bool {
+        self.absent.binary_search(&number).is_err()
+    }
+
+    /// Every name that resolves now, frozen names first (in slot order), with its profile.
+    pub(crate) fn names<'a>(
+        &'a self,
+        nearby: &'a Nearby,
+    ) -> impl Iterator<Item = (&'a str, Profile)> + 'a {
+        let frozen = (0..nearby.names.len() as u32)
+            .filter(|&number| self.answers(number))
+            .map(|number| (nearby.names[number as usize], nearby.index.profile(number)));
+        let runtime = self.runtime.iter().map(|name| (&**name, Profile::of(name)));
+        frozen.chain(runtime)
+    }
+}
+
+/// "Did you mean" for `name` among the names that resolve now: [`closest`] of the frozen
+/// names, then the run-time names. With `indexed`, the frozen names within one edit are first
+/// found through the index (the common typo, at the cost of a few hash lookups) and every
+/// name is scanned only when none is; the scan's filters read the profiles the index keeps.
+pub(crate) fn suggestion(
+    nearby: &Nearby,
+    live: &Answering,
+    name: &str,
+    indexed: bool,
+) -> Option<String> {
+    if indexed {
+        if let Some(found) = within_one(nearby, live, name) {
+            return Some(found.to_owned());
+        }
+    }
+    closest_profiled(name, live.names(nearby)).map(str::to_owned)
+}
+
+/// The closest name within one edit of `name`: the answer of [`closest`] whenever that is
+/// within one edit.
+fn within_one<'a>(nearby: &Nearby, live: &'a Answering, name: &str) -> Option<&'a str> {
+    // A name within one edit of a valid name is at most one character (4 bytes) longer.
+    if name.is_empty() || name.len() > MAX_NAME_LEN + 4 {
+        return None;
+    }
+    let name_chars: Vec<char> = name.chars().collect();
+    let mut best: Option<(usize, &'a str)> = None;
+    let mut scratch = Scratch::with_capacity(name_chars.len() + 1);
+    nearby.index.within_one(name, |number| {
+        if live.answers(number) {
+            let candidate = nearby.names[number as usize];
+            consider(name, &name_chars, candidate, &mut best, &mut scratch);
+        }
+    });
+    for runtime in &live.runtime {
+        if runtime.len().abs_diff(name.len()) <= 4 {
+            consider(name, &name_chars, runtime, &mut best, &mut scratch);
+        }
+    }
+    best.map(|(_, candidate)| candidate)
+}
 
 /// Returns the candidate closest to `name` when it is close enough to be a typo: within one
 /// edit per three characters (of the shorter of the two; at least one edit), counting an
@@ -30,6 +102,20 @@ pub(crate) fn closest<'a>(
     name: &str,
     candidates: impl IntoIterator<Item = &'a str>,
 ) -> Option<&'a str> {
+    closest_profiled(
+        name,
+        candidates
+            .into_iter()
+            .map(|candidate| (candidate, Profile::of(candidate))),
+    )
+}
+
+/// [`closest`] of candidates whose [`Profile`]s are already known (the frozen names' are
+/// computed once, by the [`Index`]).
+pub(crate) fn closest_profiled<'a>(
+    name: &str,
+    candidates: impl IntoIterator<Item = (&'a str, Profile)>,
+) -> Option<&'a str> {
     if name.is_empty() || name.len() > MAX_NAME_LEN + MAX_NAME_LEN / 3 {
         return None;
     }
@@ -41,7 +127,7 @@ pub(crate) fn closest<'a>(
     // The candidates `name` begins, up to two (one is an answer, two are ambiguous).
     let mut extends: [Option<&'a str>; 2] = [None, None];
     let prefix = name_chars >= 2;
-    for candidate in candidates {
+    for (candidate, profile) in candidates {
         if prefix && candidate.len() > name.len() && candidate.starts_with(name) {
             match extends {
                 [None, _] => extends[0] = Some(candidate),
@@ -49,13 +135,13 @@ pub(crate) fn closest<'a>(
                 _ => {}
             }
         }
-        let candidate_chars = candidate.chars().count();
+        let candidate_chars = profile.chars as usize;
         let allowed = (name_chars.min(candidate_chars) / 3).max(1);
         let length_bound = name_chars.abs_diff(candidate_chars);
         if length_bound > allowed {
             continue;
         }
-        let bound = length_bound.max(name_counts.distance_bound(&Counts::of(candidate)));
+        let bound = length_bound.max(name_counts.distance_bound(&profile.counts));
         if bound <= allowed {
             survivors.push((bound, candidate, candidate_chars, allowed));
         }
@@ -210,6 +296,8 @@ pub(crate) struct Index {
     names: Vec<u32>,
     /// The longest name, in characters: longer input is more than one edit from all.
     max_chars: usize,
+    /// Each name's profile, by number: what a scan's filters read, computed once.
+    profiles: Vec<Profile>,
 }
 
 impl Index {
@@ -217,8 +305,10 @@ impl Index {
         let mut keyed: Vec<(u64, u32)> = Vec::new();
         let mut max_chars = 0;
         let mut folded = Vec::new();
+        let mut profiles = Vec::new();
         for (number, name) in names.into_iter().enumerate() {
             let number = u32::try_from(number).expect("more than u32::MAX names");
+            profiles.push(Profile::of(name));
             fold(name, &mut folded);
             max_chars = max_chars.max(folded.len());
             deletion_keys(&folded, |key| keyed.push((key, number)));
@@ -238,7 +328,13 @@ impl Index {
             ranges,
             names: keyed.into_iter().map(|(_, number)| number).collect(),
             max_chars,
+            profiles,
         }
+    }
+
+    /// The profile of name number `number`.
+    pub(crate) fn profile(&self, number: u32) -> Profile {
+        self.profiles[number as usize]
     }
 
     /// The names within one edit of `name` (distance 0 for a difference of ASCII case only):
@@ -326,13 +422,32 @@ fn deletion_keys(chars: &[char], mut key: impl FnMut(u64)) {
     }
 }
 
+/// What the filters of [`closest`] read of a candidate: its length in characters and its
+/// character counts.
+#[derive(Clone, Copy)]
+pub(crate) struct Profile {
+    chars: u32,
+    counts: Counts,
+}
+
+impl Profile {
+    pub(crate) fn of(name: &str) -> Self {
+        Profile {
+            chars: u32::try_from(name.chars().count()).unwrap_or(u32::MAX),
+            counts: Counts::of(name),
+        }
+    }
+}
+
 /// Character counts folded into 32 classes (case-insensitively for ASCII letters, so that a
-/// name differing only in case still passes the filter).
-struct Counts([u16; 32]);
+/// name differing only in case still passes the filter), each saturating at 255 (which keeps
+/// every difference of counts a lower bound of the true one).
+#[derive(Clone, Copy)]
+struct Counts([u8; 32]);
 
 impl Counts {
     fn of(text: &str) -> Self {
-        let mut counts = [0u16; 32];
+        let mut counts = [0u8; 32];
         for c in text.chars() {
             let class = c.to_ascii_lowercase() as usize % 32;
             counts[class] = counts[class].saturating_add(1);
@@ -344,13 +459,13 @@ impl Counts {
     /// insertion or deletion moves one, a swap of neighbours none; folding characters into
     /// classes only lowers the sum.
     fn distance_bound(&self, other: &Counts) -> usize {
-        let moved: usize = self
+        let moved: u32 = self
             .0
             .iter()
             .zip(&other.0)
-            .map(|(a, b)| usize::from(a.abs_diff(*b)))
+            .map(|(a, b)| u32::from(a.abs_diff(*b)))
             .sum();
-        moved.div_ceil(2)
+        moved.div_ceil(2) as usize
     }
 }
 
