@@ -233,7 +233,7 @@ impl<F: 'static, M: 'static> Registry<F, M> {
         // A handler whose drop panics must not leave its waiters waiting.
         let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(handler)));
         // A run-time name that is gone for good takes its call counts with it.
-        if declared.is_none() && self.overlay.read().get(&name).is_none() {
+        if declared.is_none() && !self.overlay.read().contains(&name) {
             self.metrics.forget(&name);
         }
         self.changes.publish(&name, ChangeKind::Drained, version);

@@ -16,6 +16,7 @@ pub(crate) struct Meta<F, M> {
 }
 
 /// What a lookup reads: everything needed to answer a static hit sits in this one slot.
+#[derive(Clone)]
 pub(crate) struct Slot<F> {
     pub(crate) name: &'static str,
     pub(crate) handler: F,
@@ -84,47 +85,28 @@ impl<F: Clone, M> Frozen<F, M> {
     }
 
     /// Builds the table, reporting every duplicate name (with both locations) at once.
+    ///
+    /// Only the handlers are placed here: the names are laid out by [`Layout::of`], which is
+    /// compiled once for every registry type.
     pub(crate) fn build(entries: Vec<Meta<F, M>>) -> Result<Self, Error> {
-        let mut names: Vec<(&'static str, u32)> = Vec::with_capacity(entries.len());
-        for (index, entry) in entries.iter().enumerate() {
-            let index = u32::try_from(index).expect("more than u32::MAX handlers");
-            for name in std::iter::once(entry.name).chain(entry.aliases.iter().copied()) {
-                validate_name(name).map_err(|reason| Error::invalid_name(name, reason))?;
-                names.push((name, index));
-            }
-        }
-        if names.is_empty() {
+        let describe = |index: usize| {
+            let entry = &entries[index];
+            (entry.name, entry.aliases, entry.location)
+        };
+        let Some(layout) = Layout::of(entries.len(), &describe)? else {
             return Ok(Frozen {
                 entries,
                 ..Frozen::empty()
             });
-        }
-
-        // About two names per bucket and a load factor between 0.4 and 0.8 keep the pilot
-        // search short (freeze times are in BENCHMARKS.md).
-        let buckets = (names.len() / 2).next_power_of_two();
-        let slots = (names.len() + names.len() / 4).next_power_of_two().max(2);
-        let slot_shift = 64 - slots.trailing_zeros();
-        let mut attempt = 0;
-        let (seed, pilots, places) = loop {
-            let seed = [splitmix(attempt), splitmix(attempt ^ MIX)];
-            let hashes: Vec<u64> = names.iter().map(|(name, _)| hash(seed, name)).collect();
-            match place(&names, &hashes, buckets, slots, slot_shift) {
-                Placement::Placed { pilots, places } => break (seed, pilots, places),
-                Placement::Duplicate => return Err(duplicates(&entries, names)),
-                // Rare (for 100k names, about one seed in three): the next seed succeeds.
-                Placement::Retry => attempt += 1,
-            }
         };
-        let max_len = names.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
-        let free = |_| Slot {
+        let free = Slot {
             name: "",
             handler: entries[0].handler.clone(),
             entry: 0,
             dynamic: false,
         };
-        let mut table: Vec<Slot<F>> = (0..slots).map(free).collect();
-        for ((name, index), place) in names.into_iter().zip(places) {
+        let mut table: Vec<Slot<F>> = vec![free; layout.slots];
+        for &(place, name, index) in &layout.places {
             let entry = &entries[index as usize];
             table[place] = Slot {
                 name,
@@ -134,11 +116,11 @@ impl<F: Clone, M> Frozen<F, M> {
             };
         }
         Ok(Frozen {
-            seed,
-            max_len,
-            bucket_mask: buckets - 1,
-            slot_shift,
-            pilots: pilots.into_boxed_slice(),
+            seed: layout.seed,
+            max_len: layout.max_len,
+            bucket_mask: layout.bucket_mask,
+            slot_shift: layout.slot_shift,
+            pilots: layout.pilots,
             slots: table.into_boxed_slice(),
             entries,
             nearby: std::sync::OnceLock::new(),
@@ -189,6 +171,70 @@ impl<F: Clone, M> Frozen<F, M> {
     #[cfg(test)]
     pub(crate) fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
         self.slots().map(|slot| slot.name)
+    }
+}
+
+/// What [`Layout::of`] reads of declaration `index`: its name, aliases and location.
+type Describe<'a> = &'a dyn Fn(usize) -> (&'static str, &'static [&'static str], Location);
+
+/// Where every name of a table goes, worked out from the names alone.
+struct Layout {
+    seed: [u64; 2],
+    max_len: usize,
+    bucket_mask: usize,
+    slot_shift: u32,
+    pilots: Box<[u64]>,
+    slots: usize,
+    /// Every name with its slot and the number of its declaration.
+    places: Vec<(usize, &'static str, u32)>,
+}
+
+impl Layout {
+    /// The layout of the names of `count` declarations, `None` if they have none.
+    fn of(count: usize, describe: Describe<'_>) -> Result<Option<Layout>, Error> {
+        let mut names: Vec<(&'static str, u32)> = Vec::with_capacity(count);
+        for index in 0..count {
+            let (name, aliases, _) = describe(index);
+            let index = u32::try_from(index).expect("more than u32::MAX handlers");
+            for name in std::iter::once(name).chain(aliases.iter().copied()) {
+                validate_name(name).map_err(|reason| Error::invalid_name(name, reason))?;
+                names.push((name, index));
+            }
+        }
+        if names.is_empty() {
+            return Ok(None);
+        }
+
+        // About two names per bucket and a load factor between 0.4 and 0.8 keep the pilot
+        // search short (freeze times are in BENCHMARKS.md).
+        let buckets = (names.len() / 2).next_power_of_two();
+        let slots = (names.len() + names.len() / 4).next_power_of_two().max(2);
+        let slot_shift = 64 - slots.trailing_zeros();
+        let mut attempt = 0;
+        let (seed, pilots, places) = loop {
+            let seed = [splitmix(attempt), splitmix(attempt ^ MIX)];
+            let hashes: Vec<u64> = names.iter().map(|(name, _)| hash(seed, name)).collect();
+            match place(&names, &hashes, buckets, slots, slot_shift) {
+                Placement::Placed { pilots, places } => break (seed, pilots, places),
+                Placement::Duplicate => return Err(duplicates(describe, names)),
+                // Rare (for 100k names, about one seed in three): the next seed succeeds.
+                Placement::Retry => attempt += 1,
+            }
+        };
+        let max_len = names.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+        Ok(Some(Layout {
+            seed,
+            max_len,
+            bucket_mask: buckets - 1,
+            slot_shift,
+            pilots: pilots.into_boxed_slice(),
+            slots,
+            places: places
+                .into_iter()
+                .zip(names)
+                .map(|(place, (name, index))| (place, name, index))
+                .collect(),
+        }))
     }
 }
 
@@ -301,9 +347,10 @@ fn place(
 
 /// The error for a build with duplicate names: every clash, sorted by name and location so the
 /// report is the same whatever order the linker gave the declarations in.
-fn duplicates<F, M>(entries: &[Meta<F, M>], mut names: Vec<(&'static str, u32)>) -> Error {
+fn duplicates(describe: Describe<'_>, mut names: Vec<(&'static str, u32)>) -> Error {
+    let location = |index: u32| describe(index as usize).2;
     let key = |&(name, index): &(&'static str, u32)| {
-        let location = entries[index as usize].location;
+        let location = location(index);
         (name, location.file, location.line)
     };
     names.sort_by_key(key);
@@ -312,8 +359,8 @@ fn duplicates<F, M>(entries: &[Meta<F, M>], mut names: Vec<(&'static str, u32)>)
         .filter(|pair| pair[0].0 == pair[1].0)
         .map(|pair| Clash {
             name: pair[0].0,
-            first: entries[pair[0].1 as usize].location,
-            second: entries[pair[1].1 as usize].location,
+            first: location(pair[0].1),
+            second: location(pair[1].1),
         })
         .collect();
     Error::Duplicate { clashes }

@@ -3,8 +3,10 @@
 //! handler it started on after the lock is released and the name is replaced or removed; when
 //! that handler is retired is decided in `drain.rs`.
 
+use std::any::Any;
 use std::collections::HashMap;
 use std::hash::RandomState;
+use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::error::Location;
@@ -16,17 +18,41 @@ use crate::error::Location;
 /// The frozen table needs no random seed: it is built once from the names the program
 /// declares and never takes a key at run time, so an outside name can only be looked up (one
 /// hash of the name and a probe whose length the build fixed), never make the table slower.
+///
+/// The map holds each `Live<F, M>` behind a type-erased `Arc`, so that its code (hashing,
+/// probing, growing, dropping) is compiled once for every registry type instead of once per
+/// handler type; the typed accessors below restore the type.
 pub(crate) struct Overlay<F, M> {
-    map: Option<Installed<F, M>>,
+    map: Option<Installed>,
     /// The last version of every removed name (a tombstone), so that versions never go
     /// backwards: a stale offer is refused whatever happened in between, and `register` of a
     /// removed name continues from its last version. It costs one entry (the name and a
     /// `u64`) per distinct name ever removed, kept for the life of the registry.
     removed: Option<HashMap<Box<str>, u64, RandomState>>,
+    handlers: PhantomData<fn() -> Live<F, M>>,
 }
 
+/// An installed `Live<F, M>`, its type erased.
+type Erased = Arc<dyn Any + Send + Sync>;
+
 /// The installed handlers by overlay key.
-type Installed<F, M> = HashMap<Box<str>, Arc<Live<F, M>>, RandomState>;
+type Installed = HashMap<Box<str>, Erased, RandomState>;
+
+/// The `Live<F, M>` behind a value of the map of an `Overlay<F, M>`.
+fn typed<F: 'static, M: 'static>(value: &Erased) -> &Live<F, M> {
+    debug_assert!(value.is::<Live<F, M>>());
+    // SAFETY: an `Overlay<F, M>` puts only `Live<F, M>` values in its map (`insert`, `swap`),
+    // and `Arc::as_ptr` points at the value.
+    unsafe { &*Arc::as_ptr(value).cast::<Live<F, M>>() }
+}
+
+/// A value of the map of an `Overlay<F, M>`, as the `Arc<Live<F, M>>` it was made from.
+fn owned<F: 'static, M: 'static>(value: Erased) -> Arc<Live<F, M>> {
+    debug_assert!(value.is::<Live<F, M>>());
+    // SAFETY: as in `typed`: the pointer `into_raw` gives back is that of an `Arc<Live<F, M>>`
+    // coerced to `Erased`, to a value of this type.
+    unsafe { Arc::from_raw(Arc::into_raw(value).cast::<Live<F, M>>()) }
+}
 
 /// What a name holds in the overlay.
 pub(crate) enum Current<'a, F, M> {
@@ -56,9 +82,17 @@ impl<F, M> Overlay<F, M> {
         Overlay {
             map: None,
             removed: None,
+            handlers: PhantomData,
         }
     }
 
+    /// Whether a handler is installed under `name`.
+    pub(crate) fn contains(&self, name: &str) -> bool {
+        self.map.as_ref().is_some_and(|map| map.contains_key(name))
+    }
+}
+
+impl<F: Send + Sync + 'static, M: Send + Sync + 'static> Overlay<F, M> {
     /// The installed handler of `name`, or the version it had when it was removed.
     pub(crate) fn current(&self, name: &str) -> Current<'_, F, M> {
         if let Some(live) = self.get(name) {
@@ -70,34 +104,54 @@ impl<F, M> Overlay<F, M> {
         }
     }
 
-    pub(crate) fn get(&self, name: &str) -> Option<&Arc<Live<F, M>>> {
-        self.map.as_ref()?.get(name)
+    pub(crate) fn get(&self, name: &str) -> Option<&Live<F, M>> {
+        self.map.as_ref()?.get(name).map(typed)
     }
 
-    pub(crate) fn get_mut(&mut self, name: &str) -> Option<&mut Arc<Live<F, M>>> {
-        self.map.as_mut()?.get_mut(name)
+    /// The installed handler of `name`, shared: a call holds it this way.
+    pub(crate) fn shared(&self, name: &str) -> Option<Arc<Live<F, M>>> {
+        self.map.as_ref()?.get(name).cloned().map(owned)
     }
 
     pub(crate) fn insert(&mut self, live: Live<F, M>) {
         if let Some(removed) = &mut self.removed {
             removed.remove(&*live.name);
         }
+        let name = live.name.clone();
         self.map
             .get_or_insert_with(HashMap::default)
-            .insert(live.name.clone(), Arc::new(live));
+            .insert(name, Arc::new(live));
+    }
+
+    /// Installs `live` in place of the installed handler of its name and returns that one;
+    /// gives `live` back if none is installed.
+    pub(crate) fn swap(&mut self, live: Live<F, M>) -> Result<Arc<Live<F, M>>, Live<F, M>> {
+        match self.map.as_mut().and_then(|map| map.get_mut(&*live.name)) {
+            Some(slot) => Ok(owned(std::mem::replace(slot, Arc::new(live)))),
+            None => Err(live),
+        }
     }
 
     /// Removes `name`, leaving its version as a tombstone.
     pub(crate) fn remove(&mut self, name: &str) -> Option<Arc<Live<F, M>>> {
-        let live = self.map.as_mut()?.remove(name)?;
+        let live: Arc<Live<F, M>> = owned(self.map.as_mut()?.remove(name)?);
         self.removed
             .get_or_insert_with(HashMap::default)
             .insert(live.name.clone(), live.version);
         Some(live)
     }
 
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &Arc<Live<F, M>>> {
-        self.map.iter().flat_map(HashMap::values)
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Live<F, M>> {
+        self.map.iter().flat_map(HashMap::values).map(typed)
+    }
+
+    /// Every installed handler with the number of calls running on it (every `Arc` but the
+    /// map's own).
+    pub(crate) fn iter_held(&self) -> impl Iterator<Item = (&Live<F, M>, usize)> {
+        self.map
+            .iter()
+            .flat_map(HashMap::values)
+            .map(|value| (typed(value), Arc::strong_count(value) - 1))
     }
 
     pub(crate) fn len(&self) -> usize {

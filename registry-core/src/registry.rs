@@ -99,6 +99,13 @@ fn mistyped_expectation<F, M: 'static>() -> &'static str {
     }
 }
 
+/// The `#[handler]` declarations that target the registry at `registry`, in link order.
+fn declarations_of(registry: *const ()) -> Vec<&'static StaticEntry> {
+    inventory::iter::<StaticEntry>()
+        .filter(|entry| std::ptr::addr_eq(entry.registry, registry))
+        .collect()
+}
+
 /// The conversion of registries whose declarations are already handlers (fn pointers).
 fn clone_declared<F: Clone + 'static>(declared: &'static (dyn Any + Send + Sync)) -> Option<F> {
     declared.downcast_ref::<F>().cloned()
@@ -201,10 +208,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         };
         let mut metas: Vec<Meta<F, M>> = Vec::new();
         let mut mistyped = None;
-        for entry in inventory::iter::<StaticEntry>() {
-            if !std::ptr::addr_eq(entry.registry, self) {
-                continue;
-            }
+        for entry in declarations_of(std::ptr::from_ref(self).cast()) {
             match (convert(entry.handler), declared_meta(entry.meta)) {
                 (Some(handler), Some(meta)) => metas.push(Meta {
                     name: entry.name,
@@ -319,7 +323,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         frozen: &Frozen<F, M>,
         name: &str,
         fixed: impl FnOnce(&Slot<F>) -> R,
-        live: impl FnOnce(&Arc<Live<F, M>>) -> R,
+        live: impl FnOnce(&Live<F, M>) -> R,
     ) -> Option<R> {
         match frozen.find(name) {
             Some(slot) if !slot.dynamic => Some(fixed(slot)),
@@ -331,7 +335,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
 
     /// Reads the installed handler of overlay key `key` under the read lock.
     #[cold]
-    fn read_live<R>(&self, key: &str, read: impl FnOnce(&Arc<Live<F, M>>) -> R) -> Option<R> {
+    fn read_live<R>(&self, key: &str, read: impl FnOnce(&Live<F, M>) -> R) -> Option<R> {
         // No installed name is longer: hostile input is turned away before it is hashed.
         if key.len() > MAX_NAME_LEN {
             return None;
@@ -401,7 +405,11 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
             }
             None => name,
         };
-        match self.read_live(key, Arc::clone) {
+        // No installed name is longer: hostile input is turned away before it is hashed.
+        let live = (key.len() <= MAX_NAME_LEN)
+            .then(|| self.overlay.read().shared(key))
+            .flatten();
+        match live {
             Some(live) => Ok(Held::new(self, live)),
             None => Err(self.not_found(name)),
         }
@@ -531,7 +539,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
             })
             .collect();
         let overlay = self.overlay.read();
-        entries.extend(overlay.iter().map(|live| {
+        entries.extend(overlay.iter_held().map(|(live, calls)| {
             let declared = live.declared.map(|index| &frozen.entries[index as usize]);
             EntryInfo {
                 name: match declared {
@@ -544,8 +552,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
                 kind: Kind::Dynamic {
                     version: live.version,
                 },
-                // Every `Arc` but the overlay's own is a call running on it.
-                in_flight: Arc::strong_count(live) - 1 + self.drain.retired_in_flight(&live.name),
+                in_flight: calls + self.drain.retired_in_flight(&live.name),
                 meta: live.meta.clone(),
             }
         }));
@@ -648,13 +655,12 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
             location,
             declared,
         };
-        match overlay.get_mut(key) {
-            Some(slot) => {
-                let retired = std::mem::replace(slot, Arc::new(live));
+        match overlay.swap(live) {
+            Ok(retired) => {
                 self.drain.retire(&retired);
                 self.announce(overlay, key, ChangeKind::Replaced, version, Some(retired));
             }
-            None => {
+            Err(live) => {
                 overlay.insert(live);
                 if declared.is_none() {
                     self.runtime_names.fetch_add(1, Ordering::Release);
@@ -718,7 +724,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         let location = Location::caller();
         let (key, _) = self.write_target(self.try_frozen()?, name)?;
         let mut overlay = self.overlay.write();
-        let Some(slot) = overlay.get_mut(key) else {
+        let Some(slot) = overlay.get(key) else {
             drop(overlay);
             return Err(self.not_found(name));
         };
@@ -737,7 +743,9 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
             location,
             declared: slot.declared,
         };
-        let retired = std::mem::replace(slot, Arc::new(live));
+        let Ok(retired) = overlay.swap(live) else {
+            unreachable!("`{key}` is installed: the write lock is held since it was read")
+        };
         self.drain.retire(&retired);
         let previous = retired.handler.clone();
         self.announce(overlay, key, ChangeKind::Replaced, version, Some(retired));
