@@ -95,7 +95,7 @@ impl Registry<AnyHandler> {
         if let Some(slot) = frozen.find(name).filter(|slot| !slot.dynamic) {
             return match slot.handler.downcast::<F>() {
                 Some(f) => Ok(f),
-                None => Err(self.mismatch::<F>(name, &slot.handler)),
+                None => Err(self.mismatch::<F>(name, slot.handler)),
             };
         }
         match self.get(name) {

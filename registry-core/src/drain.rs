@@ -332,7 +332,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         let frozen = self.frozen();
         Ok(match frozen.find(name) {
             Some(slot) if !slot.dynamic => None,
-            Some(slot) => Some(frozen.entries[slot.entry as usize].name),
+            Some(slot) => Some(frozen.entries[slot.entry() as usize].name),
             None => Some(name),
         })
     }

@@ -15,13 +15,37 @@ pub(crate) struct Meta<F, M> {
     pub(crate) meta: M,
 }
 
-/// What a lookup reads: everything needed to answer a static hit sits in this one slot.
-#[derive(Clone)]
-pub(crate) struct Slot<F> {
-    pub(crate) name: &'static str,
-    pub(crate) handler: F,
-    pub(crate) entry: u32,
+/// What a lookup reads: 16 bytes for a fn pointer handler. The name's bytes are in the table's
+/// arena, in slot order; the name and its declaration in a side array, read off the hot path.
+pub(crate) struct Packed<F> {
+    handler: F,
+    /// Where the name starts in `arena`.
+    name_at: u32,
+    /// The name's length (0 in a free slot).
+    len: u16,
+    dynamic: bool,
+}
+
+/// A found name: its handler, and its name and declaration read on demand.
+pub(crate) struct Slot<'a, F> {
+    pub(crate) handler: &'a F,
     pub(crate) dynamic: bool,
+    at: usize,
+    by_slot: &'a [(&'static str, u32)],
+}
+
+impl<F> Slot<'_, F> {
+    /// The declaration the name belongs to.
+    #[inline]
+    pub(crate) fn entry(&self) -> u32 {
+        self.by_slot[self.at].1
+    }
+
+    /// The name (a primary name or an alias).
+    #[inline]
+    pub(crate) fn name(&self) -> &'static str {
+        self.by_slot[self.at].0
+    }
 }
 
 /// Names and aliases of every declaration in a perfect-hash table (hash-and-displace) that is
@@ -48,8 +72,16 @@ pub(crate) struct Frozen<F, M> {
     /// here without reading a slot.
     pilots: Box<[u64]>,
     /// Every slot holds a slot value, so a lookup takes no branch on emptiness: a free slot
-    /// has the empty name, which no input reaching the slots has.
-    slots: Box<[Slot<F>]>,
+    /// has the empty name, which no input reaching the slots has. 16 bytes a slot for a fn
+    /// pointer (was 32 with the name's `&str` and the declaration in it): at 4,096 names the
+    /// slots, the names and the pilots stay in a core's L2 next to the keys looked up.
+    slots: Box<[Packed<F>]>,
+    /// Per slot, its name and the number of its declaration (read by calls, metadata and
+    /// suggestions, not by `get`).
+    by_slot: Box<[(&'static str, u32)]>,
+    /// Every name's bytes, in slot order, none split across two cache lines when it fits in
+    /// one (zero bytes fill the skips).
+    arena: String,
     pub(crate) entries: Vec<Meta<F, M>>,
     /// The names indexed for "did you mean" (src/suggest.rs), built on the first miss that
     /// asks.
@@ -79,6 +111,8 @@ impl<F: Clone, M> Frozen<F, M> {
             slot_shift: 63,
             pilots: Box::new([0]),
             slots: Box::new([]),
+            by_slot: Box::new([]),
+            arena: String::new(),
             entries: Vec::new(),
             nearby: std::sync::OnceLock::new(),
         }
@@ -99,22 +133,20 @@ impl<F: Clone, M> Frozen<F, M> {
                 ..Frozen::empty()
             });
         };
-        let free = Slot {
-            name: "",
-            handler: entries[0].handler.clone(),
-            entry: 0,
-            dynamic: false,
-        };
-        let mut table: Vec<Slot<F>> = vec![free; layout.slots];
-        for &(place, name, index) in &layout.places {
-            let entry = &entries[index as usize];
-            table[place] = Slot {
-                name,
-                handler: entry.handler.clone(),
-                entry: index,
-                dynamic: entry.dynamic,
-            };
-        }
+        let table: Vec<Packed<F>> = layout
+            .by_slot
+            .iter()
+            .zip(&layout.spans)
+            .map(|(&(name, index), &(name_at, len))| {
+                let entry = &entries[index as usize];
+                Packed {
+                    handler: entry.handler.clone(),
+                    name_at,
+                    len,
+                    dynamic: !name.is_empty() && entry.dynamic,
+                }
+            })
+            .collect();
         Ok(Frozen {
             seed: layout.seed,
             max_len: layout.max_len,
@@ -122,15 +154,17 @@ impl<F: Clone, M> Frozen<F, M> {
             slot_shift: layout.slot_shift,
             pilots: layout.pilots,
             slots: table.into_boxed_slice(),
+            by_slot: layout.by_slot,
+            arena: layout.arena,
             entries,
             nearby: std::sync::OnceLock::new(),
         })
     }
 
     /// The hot path: one hash, one pilot and its fingerprint, then one slot and one compare of
-    /// length and bytes.
+    /// length and bytes (in the arena, in slot order).
     #[inline(always)]
-    pub(crate) fn find(&self, name: &str) -> Option<&Slot<F>> {
+    pub(crate) fn find(&self, name: &str) -> Option<Slot<'_, F>> {
         // One compare turns away both the empty name and anything longer than every key.
         if name.len().wrapping_sub(1) >= self.max_len {
             return None;
@@ -140,24 +174,47 @@ impl<F: Clone, M> Frozen<F, M> {
         if pilot >> fingerprint(hash) & 1 == 0 {
             return None;
         }
-        let slot = &self.slots[slot_index(hash, pilot, self.slot_shift)];
-        same(slot.name.as_bytes(), name.as_bytes()).then_some(slot)
+        let at = slot_index(hash, pilot, self.slot_shift);
+        let slot = &self.slots[at];
+        let len = name.len();
+        let start = slot.name_at as usize;
+        let found = usize::from(slot.len) == len
+            && same(&self.arena.as_bytes()[start..start + len], name.as_bytes());
+        found.then_some(Slot {
+            handler: &slot.handler,
+            dynamic: slot.dynamic,
+            at,
+            by_slot: &self.by_slot,
+        })
+    }
+
+    #[inline(always)]
+    fn slot(&self, at: usize) -> Slot<'_, F> {
+        let packed = &self.slots[at];
+        Slot {
+            handler: &packed.handler,
+            dynamic: packed.dynamic,
+            at,
+            by_slot: &self.by_slot,
+        }
     }
 
     /// Every name the table answers to (primary names and aliases), with its slot.
-    pub(crate) fn slots(&self) -> impl Iterator<Item = &Slot<F>> + '_ {
-        self.slots.iter().filter(|slot| !slot.name.is_empty())
+    pub(crate) fn slots(&self) -> impl Iterator<Item = Slot<'_, F>> + '_ {
+        (0..self.slots.len())
+            .filter(|&at| self.slots[at].len != 0)
+            .map(|at| self.slot(at))
     }
 
     /// The names indexed for suggestions, built by the first miss that asks.
     pub(crate) fn nearby(&self) -> &Nearby {
         self.nearby.get_or_init(|| {
-            let names: Vec<&'static str> = self.slots().map(|slot| slot.name).collect();
+            let names: Vec<&'static str> = self.slots().map(|slot| slot.name()).collect();
             let dynamic = self
                 .slots()
                 .enumerate()
                 .filter(|(_, slot)| slot.dynamic)
-                .map(|(number, slot)| (number as u32, self.entries[slot.entry as usize].name))
+                .map(|(number, slot)| (number as u32, self.entries[slot.entry() as usize].name))
                 .collect();
             Nearby {
                 index: Index::build(names.iter().copied()),
@@ -169,8 +226,8 @@ impl<F: Clone, M> Frozen<F, M> {
 
     /// Every name the table answers to (primary names and aliases).
     #[cfg(test)]
-    pub(crate) fn names(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.slots().map(|slot| slot.name)
+    pub(crate) fn names(&self) -> impl Iterator<Item = &str> + '_ {
+        self.slots().map(|slot| slot.name())
     }
 }
 
@@ -184,9 +241,12 @@ struct Layout {
     bucket_mask: usize,
     slot_shift: u32,
     pilots: Box<[u64]>,
-    slots: usize,
-    /// Every name with its slot and the number of its declaration.
-    places: Vec<(usize, &'static str, u32)>,
+    /// Per slot, its name (empty in a free slot) and the number of its declaration.
+    by_slot: Box<[(&'static str, u32)]>,
+    /// Per slot, where its name starts in `arena` and its length.
+    spans: Vec<(u32, u16)>,
+    /// Every name's bytes, in slot order.
+    arena: String,
 }
 
 impl Layout {
@@ -222,18 +282,35 @@ impl Layout {
             }
         };
         let max_len = names.iter().map(|(name, _)| name.len()).max().unwrap_or(0);
+        let mut by_slot = vec![("", 0u32); slots].into_boxed_slice();
+        for (&(name, index), place) in names.iter().zip(places) {
+            by_slot[place] = (name, index);
+        }
+        // A name is never split across two cache lines (64 bytes) when it fits in one: before a
+        // name that would cross a line, the arena skips to the next line. Each skip is shorter
+        // than the name after it, so twice the names' bytes is room enough, and the arena never
+        // moves while it is filled (its addresses decide the skips).
+        let total: usize = names.iter().map(|(name, _)| name.len()).sum();
+        let mut arena = String::with_capacity(2 * total);
+        let mut spans = Vec::with_capacity(slots);
+        for &(name, _) in &by_slot {
+            let line = (arena.as_ptr() as usize + arena.len()) % 64;
+            if line + name.len() > 64 && name.len() <= 64 {
+                arena.extend(std::iter::repeat_n('\0', 64 - line));
+            }
+            let start = u32::try_from(arena.len()).expect("names under 4 GiB");
+            spans.push((start, u16::try_from(name.len()).expect("names are short")));
+            arena.push_str(name);
+        }
         Ok(Some(Layout {
             seed,
             max_len,
             bucket_mask: buckets - 1,
             slot_shift,
             pilots: pilots.into_boxed_slice(),
-            slots,
-            places: places
-                .into_iter()
-                .zip(names)
-                .map(|(place, (name, index))| (place, name, index))
-                .collect(),
+            by_slot,
+            spans,
+            arena,
         }))
     }
 }
@@ -477,7 +554,7 @@ mod tests {
                 .map(|(i, &name)| meta(name, &[], i as u32));
             let frozen = Frozen::build(metas.collect()).unwrap();
             for name in pair {
-                assert_eq!(frozen.find(name).map(|slot| slot.name), Some(name));
+                assert_eq!(frozen.find(name).map(|slot| slot.name()), Some(name));
             }
         }
     }
@@ -497,12 +574,12 @@ mod tests {
         let frozen = Frozen::build(entries).unwrap();
         for (line, name) in names(5000).into_iter().enumerate() {
             assert_eq!(
-                frozen.find(name).map(|slot| slot.handler),
+                frozen.find(name).map(|slot| *slot.handler),
                 Some(line as u32)
             );
         }
         for name in ["short", "s", "a.very.long.alias.name.of.forty.bytes"] {
-            assert_eq!(frozen.find(name).map(|slot| slot.handler), Some(9999));
+            assert_eq!(frozen.find(name).map(|slot| *slot.handler), Some(9999));
         }
         for miss in [
             "",
@@ -527,12 +604,35 @@ mod tests {
                 .collect();
             let frozen = Frozen::build(entries).unwrap();
             for (line, name) in all[..count].iter().enumerate() {
-                assert_eq!(frozen.find(name).map(|slot| slot.entry), Some(line as u32));
+                assert_eq!(
+                    frozen.find(name).map(|slot| slot.entry()),
+                    Some(line as u32)
+                );
             }
             for miss in &all[count..] {
                 assert!(frozen.find(miss).is_none(), "{count} names, {miss}");
             }
         }
+    }
+
+    #[test]
+    fn names_of_every_length_are_found_and_read_back() {
+        // 1 to 256 bytes (the longest valid name): lengths past `u8`, arena skips at every
+        // offset in a cache line.
+        let all: Vec<&'static str> = (1..=256)
+            .map(|len| &*format!("{:x<len$}", len % 10).leak())
+            .collect();
+        let entries = all
+            .iter()
+            .zip(0..)
+            .map(|(&name, line)| meta(name, &[], line));
+        let frozen = Frozen::build(entries.collect()).unwrap();
+        for (line, name) in all.iter().enumerate() {
+            let slot = frozen.find(name).expect(name);
+            assert_eq!((slot.name(), slot.entry()), (*name, line as u32));
+            assert!(frozen.find(&name[1..]).is_none() || name.len() == 1);
+        }
+        assert_eq!(frozen.names().count(), 256);
     }
 
     #[test]

@@ -117,17 +117,17 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         }
         let dynamic = match frozen.find(name) {
             Some(slot) if !slot.dynamic => {
-                let check = || check(&frozen.entries[slot.entry as usize].meta);
+                let check = || check(&frozen.entries[slot.entry() as usize].meta);
                 return self.run(
                     name,
-                    &slot.handler,
+                    slot.handler,
                     check,
-                    Some(slot.entry),
-                    Some(slot.entry),
+                    Some(slot.entry()),
+                    Some(slot.entry()),
                     f,
                 );
             }
-            slot => slot.map(|slot| slot.entry),
+            slot => slot.map(|slot| slot.entry()),
         };
         self.call_overlay(name, dynamic, check, f)
     }
@@ -253,12 +253,12 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
             (Some((handler, meta, declared)), Ok(_)) => Ok((handler, meta, None, *declared)),
             (None, Ok(frozen)) => match frozen.find(name) {
                 Some(slot) if !slot.dynamic => Ok((
-                    &slot.handler,
-                    &frozen.entries[slot.entry as usize].meta,
-                    Some(slot.entry),
-                    Some(slot.entry),
+                    slot.handler,
+                    &frozen.entries[slot.entry() as usize].meta,
+                    Some(slot.entry()),
+                    Some(slot.entry()),
                 )),
-                slot => self.hold(name, slot.map(|slot| slot.entry)).map(|held| {
+                slot => self.hold(name, slot.map(|slot| slot.entry())).map(|held| {
                     let held = live.insert(held);
                     (held.handler(), held.meta(), None, held.declared())
                 }),

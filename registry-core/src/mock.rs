@@ -231,7 +231,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         let frozen = self.try_frozen()?;
         let declared = frozen
             .find(name)
-            .map(|slot| &frozen.entries[slot.entry as usize]);
+            .map(|slot| &frozen.entries[slot.entry() as usize]);
         // A mock never adds a name: it needs a handler to stand in for.
         if self.get_with_meta_in(frozen, name).is_none() {
             return Err(self.not_found(name));
@@ -261,7 +261,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         let handler = self.mocked(name)?;
         let frozen = self.try_frozen().ok()?;
         let (_, meta) = self.get_with_meta_in(frozen, name)?;
-        Some((handler, meta, frozen.find(name).map(|slot| slot.entry)))
+        Some((handler, meta, frozen.find(name).map(|slot| slot.entry())))
     }
 
     /// The handler a mock gives `name` on this thread, if any.

@@ -326,8 +326,8 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         live: impl FnOnce(&Live<F, M>) -> R,
     ) -> Option<R> {
         match frozen.find(name) {
-            Some(slot) if !slot.dynamic => Some(fixed(slot)),
-            Some(slot) => self.read_live(frozen.entries[slot.entry as usize].name, live),
+            Some(slot) if !slot.dynamic => Some(fixed(&slot)),
+            Some(slot) => self.read_live(frozen.entries[slot.entry() as usize].name, live),
             None if self.runtime_names.load(Ordering::Acquire) == 0 => None,
             None => self.read_live(name, live),
         }
@@ -378,7 +378,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
             frozen,
             name,
             |slot| {
-                let meta = &frozen.entries[slot.entry as usize].meta;
+                let meta = &frozen.entries[slot.entry() as usize].meta;
                 (slot.handler.clone(), meta.clone())
             },
             |live| (live.handler.clone(), live.meta.clone()),
@@ -572,9 +572,12 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         match frozen.find(name) {
             Some(slot) if !slot.dynamic => Err(Error::NotDynamic {
                 name: name.to_owned(),
-                location: frozen.entries[slot.entry as usize].location,
+                location: frozen.entries[slot.entry() as usize].location,
             }),
-            Some(slot) => Ok((frozen.entries[slot.entry as usize].name, Some(slot.entry))),
+            Some(slot) => Ok((
+                frozen.entries[slot.entry() as usize].name,
+                Some(slot.entry()),
+            )),
             None => Ok((name, None)),
         }
     }
@@ -585,7 +588,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         self.resolve(
             frozen,
             name,
-            |slot| frozen.entries[slot.entry as usize].location,
+            |slot| frozen.entries[slot.entry() as usize].location,
             |live| live.location,
         )
     }
