@@ -26,10 +26,11 @@ every field `#[handler]` records (aliases, doc comment, module, file, line, dyna
 `#[handler]`s in one `Registry<fn(u64) -> u64>` (`one-type`) against ten registries of ten
 handlers each, every registry with a different fn pointer type (`fn(u64) -> u64`,
 `fn(u32) -> u64`, `fn(u64, u64) -> u64`, `fn(&str) -> usize`, ...: `ten-types`). Both `main`s
-look up one name in each tenth of the handlers and print the results. `--handlers` does not
-apply to this case.
+look up one name in each tenth of the handlers and print the results. A third crate,
+`ten-registries`, has ten registries of `one-type`'s type: what ten registries cost apart from
+their types. `--handlers` does not apply to this case.
 
-`--case all` (the default) runs both, all five crates taking turns within each run.
+`--case all` (the default) runs both, all six crates taking turns within each run.
 `--macro-opt-level N` sets `[profile.*.build-override] opt-level = N` in the generated
 workspace, as a user can in theirs, so that proc macros run optimized.
 """
@@ -195,6 +196,9 @@ def types_crate(types):
 TYPE_CRATES = {
     "one-type": (f'handler-registry = {{ path = "{ROOT}" }}', types_crate(HANDLER_TYPES[:1])),
     "ten-types": (f'handler-registry = {{ path = "{ROOT}" }}', types_crate(HANDLER_TYPES)),
+    # Ten registries of `one-type`'s type: what ten registries cost apart from their types.
+    "ten-registries": (f'handler-registry = {{ path = "{ROOT}" }}',
+                       types_crate(HANDLER_TYPES[:1] * len(HANDLER_TYPES))),
 }
 
 
@@ -304,21 +308,25 @@ def print_handlers_case(args, opt, rows, size_rows):
 
 
 def print_types_case(args, opt, rows, size_rows):
-    one, ten = TYPE_CRATES
+    one, ten, same = TYPE_CRATES
     per_type = TYPES_HANDLERS // len(HANDLER_TYPES)
     print(f"{TYPES_HANDLERS} `#[handler]`s in {len(HANDLER_TYPES)} registry types of {per_type} "
           f"handlers each against one type, median of {args.runs} builds of the crate alone "
           f"(dependencies prebuilt, incremental off{opt})\n")
     print(f"| profile | time | one type, {TYPES_HANDLERS} handlers "
-          f"| {len(HANDLER_TYPES)} types, {per_type} handlers each | ratio (target ≤ 1.2x) |")
-    print("|---|---|---|---|---|")
+          f"| {len(HANDLER_TYPES)} types, {per_type} handlers each | ratio (target ≤ 1.2x) "
+          f"| {len(HANDLER_TYPES)} registries of one type | ratio |")
+    print("|---|---|---|---|---|---|---|")
     for profile, measure, medians in rows:
         print(f"| {profile} | {measure} | {medians[one]:.2f} s | {medians[ten]:.2f} s "
-              f"| {medians[ten] / medians[one]:.2f}x |")
-    print(f"\n| profile | binary one type | binary {len(HANDLER_TYPES)} types |")
-    print("|---|---|---|")
+              f"| {medians[ten] / medians[one]:.2f}x | {medians[same]:.2f} s "
+              f"| {medians[same] / medians[one]:.2f}x |")
+    print(f"\n| profile | binary one type | binary {len(HANDLER_TYPES)} types "
+          f"| binary {len(HANDLER_TYPES)} registries |")
+    print("|---|---|---|---|")
     for profile, sizes in size_rows:
-        print(f"| {profile} | {sizes[one] / 1e6:.2f} MB | {sizes[ten] / 1e6:.2f} MB |")
+        print(f"| {profile} | {sizes[one] / 1e6:.2f} MB | {sizes[ten] / 1e6:.2f} MB "
+              f"| {sizes[same] / 1e6:.2f} MB |")
 
 
 if __name__ == "__main__":

@@ -59,29 +59,13 @@ impl<F> Slot<'_, F> {
 /// pilot's fingerprint, the slot index is an XOR and a shift with no probe loop, and names of
 /// 8-32 bytes are compared as words, not by libc.
 pub(crate) struct Frozen<F, M> {
-    seed: [u64; 2],
-    /// Longest name in the table: longer (and empty) input misses without being hashed.
-    max_len: usize,
-    /// `pilots.len() - 1`; a power of two minus one.
-    bucket_mask: usize,
-    /// `64 - log2(slots.len())`: the slot index is the top bits of the hash XOR the pilot.
-    slot_shift: u32,
-    /// Per bucket (names sharing the hash's low bits), the pilot: its top bits, found at build
-    /// time, send the bucket's names to free slots; its low 32 bits are the bucket's
-    /// fingerprint, one bit per name chosen by the top five bits of its hash, so most misses stop
-    /// here without reading a slot.
-    pilots: Box<[u64]>,
+    /// Where every name lives: the same code for every registry type.
+    names: Layout,
     /// Every slot holds a slot value, so a lookup takes no branch on emptiness: a free slot
     /// has the empty name, which no input reaching the slots has. 16 bytes a slot for a fn
     /// pointer (was 32 with the name's `&str` and the declaration in it): at 4,096 names the
     /// slots, the names and the pilots stay in a core's L2 next to the keys looked up.
-    slots: Box<[Packed<F>]>,
-    /// Per slot, its name and the number of its declaration (read by calls, metadata and
-    /// suggestions, not by `get`).
-    by_slot: Box<[(&'static str, u32)]>,
-    /// Every name's bytes, in slot order, none split across two cache lines when it fits in
-    /// one (zero bytes fill the skips).
-    arena: String,
+    slots: Vec<Packed<F>>,
     pub(crate) entries: Vec<Meta<F, M>>,
     /// The names indexed for "did you mean" (src/suggest.rs), built on the first miss that
     /// asks.
@@ -105,14 +89,8 @@ const MIX: u64 = 0x9e37_79b9_7f4a_7c15;
 impl<F: Clone, M> Frozen<F, M> {
     pub(crate) fn empty() -> Self {
         Frozen {
-            seed: [0; 2],
-            max_len: 0,
-            bucket_mask: 0,
-            slot_shift: 63,
-            pilots: Box::new([0]),
-            slots: Box::new([]),
-            by_slot: Box::new([]),
-            arena: String::new(),
+            names: Layout::empty(),
+            slots: Vec::new(),
             entries: Vec::new(),
             nearby: std::sync::OnceLock::new(),
         }
@@ -127,35 +105,21 @@ impl<F: Clone, M> Frozen<F, M> {
             let entry = &entries[index];
             (entry.name, entry.aliases, entry.location)
         };
-        let Some(layout) = Layout::of(entries.len(), &describe)? else {
-            return Ok(Frozen {
-                entries,
-                ..Frozen::empty()
+        let mut names = Layout::of(entries.len(), &describe)?;
+        let spans = std::mem::take(&mut names.spans);
+        let mut slots = Vec::with_capacity(spans.len());
+        for (at, &(name_at, len)) in spans.iter().enumerate() {
+            let entry = &entries[names.by_slot[at].1 as usize];
+            slots.push(Packed {
+                handler: entry.handler.clone(),
+                name_at,
+                len,
+                dynamic: len != 0 && entry.dynamic,
             });
-        };
-        let table: Vec<Packed<F>> = layout
-            .by_slot
-            .iter()
-            .zip(&layout.spans)
-            .map(|(&(name, index), &(name_at, len))| {
-                let entry = &entries[index as usize];
-                Packed {
-                    handler: entry.handler.clone(),
-                    name_at,
-                    len,
-                    dynamic: !name.is_empty() && entry.dynamic,
-                }
-            })
-            .collect();
+        }
         Ok(Frozen {
-            seed: layout.seed,
-            max_len: layout.max_len,
-            bucket_mask: layout.bucket_mask,
-            slot_shift: layout.slot_shift,
-            pilots: layout.pilots,
-            slots: table.into_boxed_slice(),
-            by_slot: layout.by_slot,
-            arena: layout.arena,
+            names,
+            slots,
             entries,
             nearby: std::sync::OnceLock::new(),
         })
@@ -166,25 +130,28 @@ impl<F: Clone, M> Frozen<F, M> {
     #[inline(always)]
     pub(crate) fn find(&self, name: &str) -> Option<Slot<'_, F>> {
         // One compare turns away both the empty name and anything longer than every key.
-        if name.len().wrapping_sub(1) >= self.max_len {
+        if name.len().wrapping_sub(1) >= self.names.max_len {
             return None;
         }
-        let hash = hash(self.seed, name);
-        let pilot = self.pilots[hash as usize & self.bucket_mask];
+        let hash = hash(self.names.seed, name);
+        let pilot = self.names.pilots[hash as usize & self.names.bucket_mask];
         if pilot >> fingerprint(hash) & 1 == 0 {
             return None;
         }
-        let at = slot_index(hash, pilot, self.slot_shift);
+        let at = slot_index(hash, pilot, self.names.slot_shift);
         let slot = &self.slots[at];
         let len = name.len();
         let start = slot.name_at as usize;
         let found = usize::from(slot.len) == len
-            && same(&self.arena.as_bytes()[start..start + len], name.as_bytes());
+            && same(
+                &self.names.arena.as_bytes()[start..start + len],
+                name.as_bytes(),
+            );
         found.then_some(Slot {
             handler: &slot.handler,
             dynamic: slot.dynamic,
             at,
-            by_slot: &self.by_slot,
+            by_slot: &self.names.by_slot,
         })
     }
 
@@ -195,7 +162,7 @@ impl<F: Clone, M> Frozen<F, M> {
             handler: &packed.handler,
             dynamic: packed.dynamic,
             at,
-            by_slot: &self.by_slot,
+            by_slot: &self.names.by_slot,
         }
     }
 
@@ -237,21 +204,44 @@ type Describe<'a> = &'a dyn Fn(usize) -> (&'static str, &'static [&'static str],
 /// Where every name of a table goes, worked out from the names alone.
 struct Layout {
     seed: [u64; 2],
+    /// Longest name in the table: longer (and empty) input misses without being hashed.
     max_len: usize,
+    /// `pilots.len() - 1`; a power of two minus one.
     bucket_mask: usize,
+    /// `64 - log2(slots)`: the slot index is the top bits of the hash XOR the pilot.
     slot_shift: u32,
+    /// Per bucket (names sharing the hash's low bits), the pilot: its top bits, found at build
+    /// time, send the bucket's names to free slots; its low 32 bits are the bucket's
+    /// fingerprint, one bit per name chosen by the top five bits of its hash, so most misses stop
+    /// here without reading a slot.
     pilots: Box<[u64]>,
-    /// Per slot, its name (empty in a free slot) and the number of its declaration.
+    /// Per slot, its name (empty in a free slot) and the number of its declaration (read by
+    /// calls, metadata and suggestions, not by `get`).
     by_slot: Box<[(&'static str, u32)]>,
-    /// Per slot, where its name starts in `arena` and its length.
+    /// Per slot, where its name starts in `arena` and its length (taken by the build).
     spans: Vec<(u32, u16)>,
-    /// Every name's bytes, in slot order.
+    /// Every name's bytes, in slot order, none split across two cache lines when it fits in
+    /// one (zero bytes fill the skips).
     arena: String,
 }
 
 impl Layout {
-    /// The layout of the names of `count` declarations, `None` if they have none.
-    fn of(count: usize, describe: Describe<'_>) -> Result<Option<Layout>, Error> {
+    /// The layout of no names: every input misses (at the length check).
+    fn empty() -> Self {
+        Layout {
+            seed: [0; 2],
+            max_len: 0,
+            bucket_mask: 0,
+            slot_shift: 63,
+            pilots: Box::new([0]),
+            by_slot: Box::new([]),
+            spans: Vec::new(),
+            arena: String::new(),
+        }
+    }
+
+    /// The layout of the names of `count` declarations.
+    fn of(count: usize, describe: Describe<'_>) -> Result<Layout, Error> {
         let mut names: Vec<(&'static str, u32)> = Vec::with_capacity(count);
         for index in 0..count {
             let (name, aliases, _) = describe(index);
@@ -262,7 +252,7 @@ impl Layout {
             }
         }
         if names.is_empty() {
-            return Ok(None);
+            return Ok(Layout::empty());
         }
 
         // About two names per bucket and a load factor between 0.4 and 0.8 keep the pilot
@@ -302,7 +292,7 @@ impl Layout {
             spans.push((start, u16::try_from(name.len()).expect("names are short")));
             arena.push_str(name);
         }
-        Ok(Some(Layout {
+        Ok(Layout {
             seed,
             max_len,
             bucket_mask: buckets - 1,
@@ -311,7 +301,7 @@ impl Layout {
             by_slot,
             spans,
             arena,
-        }))
+        })
     }
 }
 
@@ -639,7 +629,7 @@ mod tests {
     fn a_name_longer_than_every_key_misses() {
         let frozen = Frozen::build(vec![meta("order.refresh", &[], 1)]).unwrap();
         assert!(frozen.find(&"order.refresh".repeat(100_000)).is_none());
-        assert_eq!(frozen.max_len, "order.refresh".len());
+        assert_eq!(frozen.names.max_len, "order.refresh".len());
     }
 
     #[test]

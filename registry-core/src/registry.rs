@@ -99,6 +99,17 @@ fn mistyped_expectation<F, M: 'static>() -> &'static str {
     }
 }
 
+/// The error for a declaration whose value is not of the registry's declaration type
+/// `expected`.
+#[cold]
+fn mistyped(entry: &StaticEntry, expected: &'static str) -> Error {
+    Error::MistypedDeclaration {
+        name: entry.name.to_owned(),
+        expected,
+        location: entry.location(),
+    }
+}
+
 /// The `#[handler]` declarations that target the registry at `registry`, in link order.
 fn declarations_of(registry: *const ()) -> Vec<&'static StaticEntry> {
     inventory::iter::<StaticEntry>()
@@ -206,32 +217,27 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         let Some(convert) = self.declarations else {
             return Ok(Frozen::empty());
         };
-        let mut metas: Vec<Meta<F, M>> = Vec::new();
-        let mut mistyped = None;
-        for entry in declarations_of(std::ptr::from_ref(self).cast()) {
-            match (convert(entry.handler), declared_meta(entry.meta)) {
-                (Some(handler), Some(meta)) => metas.push(Meta {
-                    name: entry.name,
-                    aliases: entry.aliases,
-                    doc: entry.doc,
-                    location: entry.location(),
-                    dynamic: entry.dynamic,
-                    handler,
-                    meta,
-                }),
-                _ => mistyped = Some(entry),
-            }
-        }
-        if let Some(entry) = mistyped {
-            return Err(Error::MistypedDeclaration {
-                name: entry.name.to_owned(),
-                expected: mistyped_expectation::<F, M>(),
+        let declared = declarations_of(std::ptr::from_ref(self).cast());
+        let mut metas: Vec<Meta<F, M>> = Vec::with_capacity(declared.len());
+        for entry in declared {
+            let (Some(handler), Some(meta)) = (convert(entry.handler), declared_meta(entry.meta))
+            else {
+                return Err(mistyped(entry, mistyped_expectation::<F, M>()));
+            };
+            metas.push(Meta {
+                name: entry.name,
+                aliases: entry.aliases,
+                doc: entry.doc,
                 location: entry.location(),
+                dynamic: entry.dynamic,
+                handler,
+                meta,
             });
         }
         let frozen = Frozen::build(metas)?;
         let mut overlay = self.overlay.write();
-        for (index, meta) in frozen.entries.iter().enumerate() {
+        for index in 0..frozen.entries.len() {
+            let meta = &frozen.entries[index];
             if meta.dynamic {
                 overlay.insert(Live {
                     handler: meta.handler.clone(),
