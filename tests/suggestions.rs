@@ -59,7 +59,7 @@ fn suggestions_follow_the_documented_rule() {
     let alphabet = ['a', 'b', 'c', 'd', '.', '_', 'A', 'é'];
     let mut random = Random(0x2545_f491_4f6c_dd1d);
     for round in 0..150 {
-        // Up to 80 frozen names: above 64 declarations the index answers first.
+        // Up to 80 frozen names, half of them indexed, half registered at run time.
         let mut names: Vec<String> = (0..1 + random.below(160))
             .map(|_| {
                 (0..1 + random.below(12))

@@ -62,10 +62,6 @@ pub struct Registry<F: 'static, M: 'static = ()> {
     pub(crate) mocks: crate::mock::Mocks,
 }
 
-/// Declarations from which "did you mean" looks names within one edit up in an index before
-/// scanning (`benches/lookup.rs`, `get_as_typo`: below it a scan is as fast).
-const INDEXED_FROM: usize = 64;
-
 /// The metadata of a name being installed: given, or kept (the installed handler's, or the
 /// `#[dynamic]` declaration's) and otherwise the default.
 enum NewMeta<M> {
@@ -440,10 +436,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         let frozen = self.frozen();
         let nearby = frozen.nearby();
         let live = self.answering(nearby);
-        // A scan of a few dozen names costs less than the index's lookups; from there on the
-        // index answers the common typo, one edit away, without reading every name.
-        let indexed = frozen.entries.len() >= INDEXED_FROM;
-        let suggestion = suggest::suggestion(nearby, &live, name, indexed);
+        let suggestion = suggest::suggestion(nearby, &live, name);
         Error::not_found(name, suggestion.as_deref(), self.declared_elsewhere(name))
     }
 

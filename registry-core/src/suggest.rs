@@ -42,20 +42,14 @@ impl Answering {
     }
 }
 
-/// "Did you mean" for `name` among the names that resolve now: [`closest`] of the frozen
-/// names, then the run-time names. With `indexed`, the frozen names within one edit are first
-/// found through the index (the common typo, at the cost of a few hash lookups) and every
-/// name is scanned only when none is; the scan's filters read the profiles the index keeps.
-pub(crate) fn suggestion(
-    nearby: &Nearby,
-    live: &Answering,
-    name: &str,
-    indexed: bool,
-) -> Option<String> {
-    if indexed {
-        if let Some(found) = within_one(nearby, live, name) {
-            return Some(found.to_owned());
-        }
+/// "Did you mean" for `name` among the names that resolve now, [`closest`] of the frozen names
+/// then the run-time names: the frozen names within one edit are first looked up in the index
+/// (the common typo, at the cost of a few hash lookups, whatever the number of names), and
+/// every name is scanned only when none is; the scan's filters read the profiles the index
+/// keeps.
+pub(crate) fn suggestion(nearby: &Nearby, live: &Answering, name: &str) -> Option<String> {
+    if let Some(found) = within_one(nearby, live, name) {
+        return Some(found.to_owned());
     }
     closest_profiled(name, live.names(nearby)).map(str::to_owned)
 }
@@ -67,18 +61,18 @@ fn within_one<'a>(nearby: &Nearby, live: &'a Answering, name: &str) -> Option<&'
     if name.is_empty() || name.len() > MAX_NAME_LEN + 4 {
         return None;
     }
-    let name_chars: Vec<char> = name.chars().collect();
+    let mut name_chars = Vec::with_capacity(name.len());
+    name_chars.extend(name.chars());
     let mut best: Option<(usize, &'a str)> = None;
-    let mut scratch = Scratch::with_capacity(name_chars.len() + 1);
     nearby.index.within_one(name, |number| {
         if live.answers(number) {
             let candidate = nearby.names[number as usize];
-            consider(name, &name_chars, candidate, &mut best, &mut scratch);
+            consider(name, &name_chars, candidate, &mut best);
         }
     });
     for runtime in &live.runtime {
         if runtime.len().abs_diff(name.len()) <= 4 {
-            consider(name, &name_chars, runtime, &mut best, &mut scratch);
+            consider(name, &name_chars, runtime, &mut best);
         }
     }
     best.map(|(_, candidate)| candidate)
@@ -340,12 +334,12 @@ impl Index {
     /// The names within one edit of `name` (distance 0 for a difference of ASCII case only):
     /// their numbers in the list the index was built from, and the distance, each once.
     pub(crate) fn within_one(&self, name: &str, mut found: impl FnMut(u32)) {
-        let mut folded = Vec::new();
+        let mut folded = Vec::with_capacity(name.len());
         fold(name, &mut folded);
         if folded.is_empty() || folded.len() > self.max_chars + 1 {
             return;
         }
-        let mut seen: Vec<u32> = Vec::new();
+        let mut seen: Vec<u32> = Vec::with_capacity(16);
         deletion_keys(&folded, |key| {
             if let Some(&(start, len)) = self.ranges.get(&key) {
                 for &number in &self.names[start as usize..(start + len) as usize] {
@@ -367,17 +361,51 @@ pub(crate) fn consider<'a>(
     name_chars: &[char],
     candidate: &'a str,
     best: &mut Option<(usize, &'a str)>,
-    scratch: &mut Scratch,
 ) {
     let distance = if candidate.eq_ignore_ascii_case(name) {
         Some(0)
     } else {
-        osa_within(name_chars, candidate, 1, scratch)
+        one_edit(name_chars, candidate)
     };
     if let Some(distance) = distance {
         if best.is_none_or(|best| (distance, candidate) < best) {
             *best = Some((distance, candidate));
         }
+    }
+}
+
+/// [`osa_within`] with a limit of one edit, without its table: `a` and `b` are within one edit
+/// exactly when, past their longest common prefix and suffix, what is left is one character
+/// each (a substitution), one character of the longer and none of the shorter (an insertion or
+/// a deletion), or two swapped characters each (a swap of neighbours).
+fn one_edit(a: &[char], b: &str) -> Option<usize> {
+    let b_len = b.chars().count();
+    let (a_len, short) = (a.len(), a.len().min(b_len));
+    if a_len.abs_diff(b_len) > 1 {
+        return None;
+    }
+    let prefix = a
+        .iter()
+        .zip(b.chars())
+        .take_while(|(x, y)| **x == *y)
+        .count();
+    let suffix = a[prefix..]
+        .iter()
+        .rev()
+        .zip(b.chars().rev())
+        .take(short - prefix)
+        .take_while(|(x, y)| **x == *y)
+        .count();
+    let left = short - prefix - suffix;
+    match (a_len == b_len, left) {
+        (true, 0) => Some(0),
+        (true, 1) | (false, 0) => Some(1),
+        (true, 2) => {
+            let mut rest = b.chars().skip(prefix);
+            let swapped = rest.next() == Some(a[prefix + 1]) && rest.next() == Some(a[prefix]);
+            swapped.then_some(1)
+        }
+        _ => None,
     }
 }
 
@@ -399,9 +427,19 @@ fn deletion_keys(chars: &[char], mut key: impl FnMut(u64)) {
     let n = chars.len();
     let value = |c: char| u64::from(c) + 1;
     let mix = |hash: u64, len: usize| (hash ^ len as u64).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    // `suffix[i]` is the polynomial of `chars[i..]`; `power[k]` is `B^k`.
-    let mut suffix = vec![0u64; n + 1];
-    let mut power = vec![1u64; n + 1];
+    // `suffix[i]` is the polynomial of `chars[i..]`; `power[k]` is `B^k`. On the stack for
+    // names of up to 63 characters (a miss allocates enough already).
+    const ON_STACK: usize = 64;
+    let mut stack = [[0u64; ON_STACK]; 2];
+    let mut heap: Vec<u64>;
+    let (suffix, power): (&mut [u64], &mut [u64]) = if n < ON_STACK {
+        let [suffix, power] = &mut stack;
+        (&mut suffix[..=n], &mut power[..=n])
+    } else {
+        heap = vec![0u64; 2 * (n + 1)];
+        heap.split_at_mut(n + 1)
+    };
+    power[0] = 1;
     for i in (0..n).rev() {
         power[n - i] = power[n - i - 1].wrapping_mul(B);
         suffix[i] = value(chars[i])
@@ -526,6 +564,11 @@ mod tests {
                 Some(expected),
                 "{a:?} {b:?}"
             );
+            assert_eq!(
+                super::one_edit(&a_chars, &b),
+                (expected <= 1).then_some(expected),
+                "{a:?} {b:?} within one edit"
+            );
             let limit = next(5);
             assert_eq!(
                 super::osa_within(&a_chars, &b, limit, &mut scratch),
@@ -571,7 +614,6 @@ mod tests {
             names.dedup();
             let names: Vec<&str> = names.iter().map(String::as_str).collect();
             let index = super::Index::build(names.iter().copied());
-            let mut scratch = super::Scratch::default();
             for _ in 0..40 {
                 // A typo of a name (one or two random edits) or a random string.
                 let mut typo: Vec<char> = names[next(names.len())].chars().collect();
@@ -590,7 +632,7 @@ mod tests {
                 let mut best = None;
                 index.within_one(&typo, |number| {
                     let candidate = names[number as usize];
-                    super::consider(&typo, &typo_chars, candidate, &mut best, &mut scratch);
+                    super::consider(&typo, &typo_chars, candidate, &mut best);
                 });
                 assert_eq!(
                     best.map(|(_, candidate)| candidate),
