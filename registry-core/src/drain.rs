@@ -62,7 +62,7 @@ struct Record<F, M> {
     /// The `count` at the moment it was retired.
     nth: u64,
     live: Weak<Live<F, M>>,
-    name: Box<str>,
+    name: Arc<str>,
 }
 
 impl<F, M> Retired<F, M> {

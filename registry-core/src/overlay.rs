@@ -69,8 +69,9 @@ pub(crate) struct Live<F, M> {
     /// replacement keeps it.
     pub(crate) meta: M,
     /// The overlay key: the primary name (aliases of a `#[dynamic]` declaration write through
-    /// to it) or the run-time name.
-    pub(crate) name: Box<str>,
+    /// to it) or the run-time name. Shared, so that "did you mean" copies the run-time names
+    /// under the read lock without allocating.
+    pub(crate) name: Arc<str>,
     pub(crate) version: u64,
     pub(crate) location: Location,
     /// Index of the `#[dynamic]` declaration owning this name, if any.
@@ -117,7 +118,7 @@ impl<F: Send + Sync + 'static, M: Send + Sync + 'static> Overlay<F, M> {
         if let Some(removed) = &mut self.removed {
             removed.remove(&*live.name);
         }
-        let name = live.name.clone();
+        let name = Box::from(&*live.name);
         self.map
             .get_or_insert_with(HashMap::default)
             .insert(name, Arc::new(live));
@@ -137,7 +138,7 @@ impl<F: Send + Sync + 'static, M: Send + Sync + 'static> Overlay<F, M> {
         let live: Arc<Live<F, M>> = owned(self.map.as_mut()?.remove(name)?);
         self.removed
             .get_or_insert_with(HashMap::default)
-            .insert(live.name.clone(), live.version);
+            .insert(Box::from(&*live.name), live.version);
         Some(live)
     }
 

@@ -21,7 +21,7 @@ pub(crate) struct Answering {
     /// installed now.
     pub(crate) absent: Vec<u32>,
     /// The names registered at run time.
-    pub(crate) runtime: Vec<Box<str>>,
+    pub(crate) runtime: Vec<std::sync::Arc<str>>,
 }
 
 impl Answering {
