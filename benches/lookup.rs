@@ -263,3 +263,34 @@ fn get_as_typo(bencher: Bencher, size: usize) {
         })
         .bench_local_values(|key| registry.get_as::<Handler>(key).is_err());
 }
+
+/// `get_as_typo` for names registered at run time (`Registry::register`, the overlay): a typo
+/// one replaced character from a registered name, through `lookup`.
+#[divan::bench(args = SIZES, sample_count = 30, sample_size = 10)]
+fn lookup_typo_runtime(bencher: Bencher, size: usize) {
+    let registry = Registry::<Handler>::new();
+    for &name in &NAMES[..size] {
+        registry.register(name, handler).unwrap();
+    }
+    let typos: Vec<String> = keys(&NAMES[..size])
+        .into_iter()
+        .map(|name| {
+            let at = name.len() / 2;
+            format!("{}#{}", &name[..at], &name[at + 1..])
+        })
+        .collect();
+    assert!(matches!(
+        registry.lookup(&typos[0]),
+        Err(handler_registry::Error::NotFound {
+            suggestion: Some(_),
+            ..
+        })
+    ));
+    let mut next = 0;
+    bencher
+        .with_inputs(|| {
+            next = (next + 1) % BATCH;
+            typos[next].as_str()
+        })
+        .bench_local_values(|key| registry.lookup(key).is_err());
+}

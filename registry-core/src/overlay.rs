@@ -10,6 +10,7 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use crate::error::Location;
+use crate::suggest::LiveIndex;
 
 /// The run-time names. They may come from untrusted input, so the map hashes with std's
 /// `RandomState` (SipHash-1-3 under random per-process keys): nobody can pick names that
@@ -29,6 +30,9 @@ pub(crate) struct Overlay<F, M> {
     /// removed name continues from its last version. It costs one entry (the name and a
     /// `u64`) per distinct name ever removed, kept for the life of the registry.
     removed: Option<HashMap<Box<str>, u64, RandomState>>,
+    /// The run-time names (not those of `#[dynamic]` declarations, which the frozen table's
+    /// index holds), indexed for "did you mean".
+    runtime: Option<LiveIndex>,
     handlers: PhantomData<fn() -> Live<F, M>>,
 }
 
@@ -83,8 +87,16 @@ impl<F, M> Overlay<F, M> {
         Overlay {
             map: None,
             removed: None,
+            runtime: None,
             handlers: PhantomData,
         }
+    }
+
+    /// The run-time names that may be within one edit of `name`.
+    pub(crate) fn runtime_near(&self, name: &str) -> Vec<Arc<str>> {
+        self.runtime
+            .as_ref()
+            .map_or_else(Vec::new, |index| index.near(name))
     }
 
     /// Whether a handler is installed under `name`.
@@ -118,6 +130,11 @@ impl<F: Send + Sync + 'static, M: Send + Sync + 'static> Overlay<F, M> {
         if let Some(removed) = &mut self.removed {
             removed.remove(&*live.name);
         }
+        if live.declared.is_none() {
+            self.runtime
+                .get_or_insert_with(LiveIndex::default)
+                .insert(&live.name);
+        }
         let name = Box::from(&*live.name);
         self.map
             .get_or_insert_with(HashMap::default)
@@ -136,6 +153,9 @@ impl<F: Send + Sync + 'static, M: Send + Sync + 'static> Overlay<F, M> {
     /// Removes `name`, leaving its version as a tombstone.
     pub(crate) fn remove(&mut self, name: &str) -> Option<Arc<Live<F, M>>> {
         let live: Arc<Live<F, M>> = owned(self.map.as_mut()?.remove(name)?);
+        if let (None, Some(index)) = (live.declared, &mut self.runtime) {
+            index.remove(name);
+        }
         self.removed
             .get_or_insert_with(HashMap::default)
             .insert(Box::from(&*live.name), live.version);

@@ -433,17 +433,18 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
 
     #[cold]
     pub(crate) fn not_found(&self, name: &str) -> Error {
-        let frozen = self.frozen();
-        let nearby = frozen.nearby();
-        let live = self.answering(nearby);
-        let suggestion = suggest::suggestion(nearby, &live, name);
+        let nearby = self.frozen().nearby();
+        let near = self.answering(nearby, Some(name));
+        let suggestion = suggest::suggestion(nearby, &near, name, || self.answering(nearby, None));
         Error::not_found(name, suggestion.as_deref(), self.declared_elsewhere(name))
     }
 
     /// What "did you mean" needs of the overlay, copied under its read lock, which is released
-    /// before any distance is computed: a flood of unknown names never stalls a writer. The
-    /// lock is not taken at all without `#[dynamic]` declarations and run-time names.
-    fn answering(&self, nearby: &Nearby) -> Answering {
+    /// before any distance is computed: a flood of unknown names never stalls a writer. With
+    /// `near`, only the run-time names that the overlay's index finds within one edit of it
+    /// are copied; without, all of them. The lock is not taken at all without `#[dynamic]`
+    /// declarations and run-time names.
+    fn answering(&self, nearby: &Nearby, near: Option<&str>) -> Answering {
         let runtime = self.runtime_names.load(Ordering::Acquire) != 0;
         if nearby.dynamic.is_empty() && !runtime {
             return Answering::default();
@@ -456,14 +457,14 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
                 .filter(|(_, primary)| overlay.get(primary).is_none())
                 .map(|&(number, _)| number)
                 .collect(),
-            runtime: if runtime {
-                overlay
+            runtime: match (runtime, near) {
+                (false, _) => Vec::new(),
+                (true, Some(name)) => overlay.runtime_near(name),
+                (true, None) => overlay
                     .iter()
                     .filter(|live| live.declared.is_none())
                     .map(|live| live.name.clone())
-                    .collect()
-            } else {
-                Vec::new()
+                    .collect(),
             },
         }
     }
@@ -472,7 +473,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     /// registries.
     pub(crate) fn live_names(&self) -> Result<Vec<String>, Error> {
         let nearby = self.try_frozen()?.nearby();
-        let live = self.answering(nearby);
+        let live = self.answering(nearby, None);
         Ok(live
             .names(nearby)
             .map(|(name, _)| name.to_owned())

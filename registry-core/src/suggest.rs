@@ -1,6 +1,7 @@
 //! "Did you mean": the closest known name to a miss, by edit distance.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use foldhash::fast::FixedState;
 
@@ -20,8 +21,9 @@ pub(crate) struct Answering {
     /// The numbers (in [`Nearby`], ascending) of `#[dynamic]` names whose handler is not
     /// installed now.
     pub(crate) absent: Vec<u32>,
-    /// The names registered at run time.
-    pub(crate) runtime: Vec<std::sync::Arc<str>>,
+    /// The names registered at run time: all of them, or those that may be within one edit
+    /// of the name looked up.
+    pub(crate) runtime: Vec<Arc<str>>,
 }
 
 impl Answering {
@@ -43,15 +45,21 @@ impl Answering {
 }
 
 /// "Did you mean" for `name` among the names that resolve now, [`closest`] of the frozen names
-/// then the run-time names: the frozen names within one edit are first looked up in the index
-/// (the common typo, at the cost of a few hash lookups, whatever the number of names), and
-/// every name is scanned only when none is; the scan's filters read the profiles the index
-/// keeps.
-pub(crate) fn suggestion(nearby: &Nearby, live: &Answering, name: &str) -> Option<String> {
-    if let Some(found) = within_one(nearby, live, name) {
+/// then the run-time names. The names within one edit come first, found through the indexes
+/// (the frozen names' and the overlay's, given as `near`: the common typo, at the cost of a few
+/// hash lookups whatever the number of names); only when none is that close are all the names
+/// fetched (`every`) and scanned, with the profiles the frozen index keeps.
+pub(crate) fn suggestion(
+    nearby: &Nearby,
+    near: &Answering,
+    name: &str,
+    every: impl FnOnce() -> Answering,
+) -> Option<String> {
+    if let Some(found) = within_one(nearby, near, name) {
         return Some(found.to_owned());
     }
-    closest_profiled(name, live.names(nearby)).map(str::to_owned)
+    let every = every();
+    closest_profiled(name, every.names(nearby)).map(str::to_owned)
 }
 
 /// The closest name within one edit of `name`: the answer of [`closest`] whenever that is
@@ -350,6 +358,55 @@ impl Index {
                 }
             }
         });
+    }
+}
+
+/// The run-time names indexed as [`Index`] indexes the frozen ones, kept up to date as names
+/// are registered and removed (under the overlay's write lock), so that a typo is answered
+/// without reading every run-time name under the read lock.
+#[derive(Default)]
+pub(crate) struct LiveIndex {
+    keys: HashMap<u64, Vec<Arc<str>>, FixedState>,
+}
+
+impl LiveIndex {
+    pub(crate) fn insert(&mut self, name: &Arc<str>) {
+        let mut folded = Vec::with_capacity(name.len());
+        fold(name, &mut folded);
+        deletion_keys(&folded, |key| {
+            self.keys.entry(key).or_default().push(name.clone())
+        });
+    }
+
+    pub(crate) fn remove(&mut self, name: &str) {
+        let mut folded = Vec::with_capacity(name.len());
+        fold(name, &mut folded);
+        deletion_keys(&folded, |key| {
+            if let Some(names) = self.keys.get_mut(&key) {
+                names.retain(|filed| **filed != *name);
+                if names.is_empty() {
+                    self.keys.remove(&key);
+                }
+            }
+        });
+    }
+
+    /// Every run-time name that may be within one edit of `name` (to be verified), each once.
+    pub(crate) fn near(&self, name: &str) -> Vec<Arc<str>> {
+        let mut found: Vec<Arc<str>> = Vec::new();
+        if name.is_empty() || name.len() > MAX_NAME_LEN + 4 || self.keys.is_empty() {
+            return found;
+        }
+        let mut folded = Vec::with_capacity(name.len());
+        fold(name, &mut folded);
+        deletion_keys(&folded, |key| {
+            for filed in self.keys.get(&key).into_iter().flatten() {
+                if !found.iter().any(|seen| Arc::ptr_eq(seen, filed)) {
+                    found.push(filed.clone());
+                }
+            }
+        });
+        found
     }
 }
 
