@@ -7,7 +7,7 @@ use std::any::Any;
 use std::collections::HashMap;
 use std::hash::RandomState;
 use std::marker::PhantomData;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use crate::error::Location;
 use crate::suggest::LiveIndex;
@@ -31,8 +31,10 @@ pub(crate) struct Overlay<F, M> {
     /// `u64`) per distinct name ever removed, kept for the life of the registry.
     removed: Option<HashMap<Box<str>, u64, RandomState>>,
     /// The run-time names (not those of `#[dynamic]` declarations, which the frozen table's
-    /// index holds), indexed for "did you mean".
-    runtime: Option<LiveIndex>,
+    /// index holds), indexed for "did you mean": built by the first miss that asks (under the
+    /// read lock), then kept up to date by every change (under the write lock), so that
+    /// registering costs nothing more until a miss has needed it.
+    runtime: OnceLock<LiveIndex>,
     handlers: PhantomData<fn() -> Live<F, M>>,
 }
 
@@ -87,16 +89,9 @@ impl<F, M> Overlay<F, M> {
         Overlay {
             map: None,
             removed: None,
-            runtime: None,
+            runtime: OnceLock::new(),
             handlers: PhantomData,
         }
-    }
-
-    /// The run-time names that may be within one edit of `name`.
-    pub(crate) fn runtime_near(&self, name: &str) -> Vec<Arc<str>> {
-        self.runtime
-            .as_ref()
-            .map_or_else(Vec::new, |index| index.near(name))
     }
 
     /// Whether a handler is installed under `name`.
@@ -117,6 +112,22 @@ impl<F: Send + Sync + 'static, M: Send + Sync + 'static> Overlay<F, M> {
         }
     }
 
+    /// The run-time names that may be within one edit of `name`.
+    pub(crate) fn runtime_near(&self, name: &str) -> Vec<Arc<str>> {
+        self.runtime
+            .get_or_init(|| {
+                let mut index = LiveIndex::default();
+                for value in self.map.iter().flat_map(HashMap::values) {
+                    let live: &Live<F, M> = typed(value);
+                    if live.declared.is_none() {
+                        index.insert(&live.name);
+                    }
+                }
+                index
+            })
+            .near(name)
+    }
+
     pub(crate) fn get(&self, name: &str) -> Option<&Live<F, M>> {
         self.map.as_ref()?.get(name).map(typed)
     }
@@ -130,10 +141,8 @@ impl<F: Send + Sync + 'static, M: Send + Sync + 'static> Overlay<F, M> {
         if let Some(removed) = &mut self.removed {
             removed.remove(&*live.name);
         }
-        if live.declared.is_none() {
-            self.runtime
-                .get_or_insert_with(LiveIndex::default)
-                .insert(&live.name);
+        if let (None, Some(index)) = (live.declared, self.runtime.get_mut()) {
+            index.insert(&live.name);
         }
         let name = Box::from(&*live.name);
         self.map
@@ -153,7 +162,7 @@ impl<F: Send + Sync + 'static, M: Send + Sync + 'static> Overlay<F, M> {
     /// Removes `name`, leaving its version as a tombstone.
     pub(crate) fn remove(&mut self, name: &str) -> Option<Arc<Live<F, M>>> {
         let live: Arc<Live<F, M>> = owned(self.map.as_mut()?.remove(name)?);
-        if let (None, Some(index)) = (live.declared, &mut self.runtime) {
+        if let (None, Some(index)) = (live.declared, self.runtime.get_mut()) {
             index.remove(name);
         }
         self.removed

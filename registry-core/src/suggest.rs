@@ -366,7 +366,22 @@ impl Index {
 /// without reading every run-time name under the read lock.
 #[derive(Default)]
 pub(crate) struct LiveIndex {
-    keys: HashMap<u64, Vec<Arc<str>>, FixedState>,
+    keys: HashMap<u64, Filed, FixedState>,
+}
+
+/// The names filed under one key: most keys have one, which then takes no allocation.
+enum Filed {
+    One(Arc<str>),
+    More(Vec<Arc<str>>),
+}
+
+impl Filed {
+    fn names(&self) -> &[Arc<str>] {
+        match self {
+            Filed::One(name) => std::slice::from_ref(name),
+            Filed::More(names) => names,
+        }
+    }
 }
 
 impl LiveIndex {
@@ -374,7 +389,21 @@ impl LiveIndex {
         let mut folded = Vec::with_capacity(name.len());
         fold(name, &mut folded);
         deletion_keys(&folded, |key| {
-            self.keys.entry(key).or_default().push(name.clone())
+            use std::collections::hash_map::Entry;
+            match self.keys.entry(key) {
+                Entry::Vacant(vacant) => {
+                    vacant.insert(Filed::One(name.clone()));
+                }
+                Entry::Occupied(mut occupied) => {
+                    let filed = occupied.get_mut();
+                    if let Filed::One(first) = filed {
+                        *filed = Filed::More(vec![first.clone()]);
+                    }
+                    if let Filed::More(names) = filed {
+                        names.push(name.clone());
+                    }
+                }
+            }
         });
     }
 
@@ -382,11 +411,16 @@ impl LiveIndex {
         let mut folded = Vec::with_capacity(name.len());
         fold(name, &mut folded);
         deletion_keys(&folded, |key| {
-            if let Some(names) = self.keys.get_mut(&key) {
-                names.retain(|filed| **filed != *name);
-                if names.is_empty() {
-                    self.keys.remove(&key);
+            let emptied = match self.keys.get_mut(&key) {
+                Some(Filed::One(filed)) => **filed == *name,
+                Some(Filed::More(names)) => {
+                    names.retain(|filed| **filed != *name);
+                    names.is_empty()
                 }
+                None => false,
+            };
+            if emptied {
+                self.keys.remove(&key);
             }
         });
     }
@@ -400,7 +434,7 @@ impl LiveIndex {
         let mut folded = Vec::with_capacity(name.len());
         fold(name, &mut folded);
         deletion_keys(&folded, |key| {
-            for filed in self.keys.get(&key).into_iter().flatten() {
+            for filed in self.keys.get(&key).map_or(&[][..], Filed::names) {
                 if !found.iter().any(|seen| Arc::ptr_eq(seen, filed)) {
                     found.push(filed.clone());
                 }
