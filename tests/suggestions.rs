@@ -157,3 +157,68 @@ fn every_single_substitution_of_a_name_is_answered_with_it() {
         }
     }
 }
+
+#[test]
+fn run_time_names_are_suggested_through_every_change() {
+    type Op = fn() -> u8;
+    let long = format!("{}.long", "segment".repeat(10));
+    let registry = Registry::<Op>::new();
+    for name in ["alpha.one", "beta.two", long.as_str()] {
+        registry.register(name, || 1).unwrap();
+    }
+    let suggested = |name: &str| suggestion(registry.lookup(name).unwrap_err());
+    // The first miss indexes the run-time names; every change after it updates the index.
+    assert_eq!(suggested("alpha.onf").as_deref(), Some("alpha.one"));
+    registry.replace("alpha.one", || 2).unwrap();
+    assert_eq!(suggested("alpha.onf").as_deref(), Some("alpha.one"));
+    registry.unregister("alpha.one").unwrap();
+    assert_eq!(suggested("alpha.onf"), None);
+    registry.register("alpha.one", || 3).unwrap();
+    assert_eq!(suggested("alpha.onf").as_deref(), Some("alpha.one"));
+    registry.register_versioned("gamma.three", 4, || 4).unwrap();
+    assert_eq!(suggested("gama.three").as_deref(), Some("gamma.three"));
+    // A name of more than 64 characters (its deletion forms hashed on the heap).
+    let typo = long.replacen("segment", "segmant", 1);
+    assert_eq!(suggested(&typo).as_deref(), Some(long.as_str()));
+    registry.unregister(&long).unwrap();
+    assert_eq!(suggested(&typo), None);
+}
+
+#[test]
+fn many_run_time_names_sharing_a_form_are_each_suggested_once() {
+    // Every name is `k` and one more character: all share the form `k`, and each is one edit
+    // from `k` and from each other.
+    let registry = Registry::<fn() -> u8>::new();
+    let names: Vec<String> = ('a'..='z')
+        .chain('A'..='Z')
+        .chain('\u{100}'..'\u{600}')
+        .map(|c| format!("k{c}"))
+        .collect();
+    for name in &names {
+        registry.register(name, || 1).unwrap();
+    }
+    let all: Vec<&str> = names.iter().map(String::as_str).collect();
+    for typo in ["k", "kz1", "k\u{2000}", "zk"] {
+        assert_eq!(
+            suggestion(registry.lookup(typo).unwrap_err()).as_deref(),
+            oracle(typo, &all),
+            "{typo:?}"
+        );
+    }
+    for name in names.iter().step_by(2) {
+        registry.unregister(name).unwrap();
+    }
+    let left: Vec<&str> = names
+        .iter()
+        .skip(1)
+        .step_by(2)
+        .map(String::as_str)
+        .collect();
+    for typo in ["k", "ka", "kc", "kz1"] {
+        assert_eq!(
+            suggestion(registry.lookup(typo).unwrap_err()).as_deref(),
+            oracle(typo, &left),
+            "{typo:?}"
+        );
+    }
+}

@@ -214,7 +214,7 @@ pub enum Error {
     /// No handler has this name. `suggestion` is the closest registered name, when one is close:
     /// at most one edit per three characters away (counted on the shorter name, and at least
     /// one), where inserting, deleting or replacing a character or swapping two neighbours is
-    /// one edit (`hlep` → `help`; `greet.al` → `greet.all`); ties go to the name listed first.
+    /// one edit (`hlep` → `help`; `greet.al` → `greet.all`); ties go to the name that sorts first.
     /// Failing that, a name of two or more characters that begins exactly one registered name
     /// suggests it (`adm` → `admin`).
     #[non_exhaustive]

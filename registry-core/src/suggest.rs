@@ -1,6 +1,6 @@
 //! "Did you mean": the closest known name to a miss, by edit distance.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use foldhash::fast::FixedState;
@@ -62,8 +62,9 @@ pub(crate) fn suggestion(
     closest_profiled(name, every.names(nearby)).map(str::to_owned)
 }
 
-/// The closest name within one edit of `name`: the answer of [`closest`] whenever that is
-/// within one edit.
+/// The closest name within one edit of `name`: the answer of the rule [`closest`] documents
+/// whenever a name is within one edit (`closest` itself may stop earlier on its budget of
+/// cells, for names of hundreds of characters).
 fn within_one<'a>(nearby: &Nearby, live: &'a Answering, name: &str) -> Option<&'a str> {
     // A name within one edit of a valid name is at most one character (4 bytes) longer.
     if name.is_empty() || name.len() > MAX_NAME_LEN + 4 {
@@ -89,7 +90,7 @@ fn within_one<'a>(nearby: &Nearby, live: &'a Answering, name: &str) -> Option<&'
 /// Returns the candidate closest to `name` when it is close enough to be a typo: within one
 /// edit per three characters (of the shorter of the two; at least one edit), counting an
 /// insertion, a deletion, a substitution and a swap of two adjacent characters as one edit
-/// each (optimal string alignment). Ties go to the first candidate in order. Failing that, a
+/// each (optimal string alignment). Ties go to the name that sorts first. Failing that, a
 /// name of two or more characters that begins exactly one candidate suggests that candidate
 /// (`adm` for `admin`).
 ///
@@ -364,24 +365,20 @@ impl Index {
 /// The run-time names indexed as [`Index`] indexes the frozen ones, kept up to date as names
 /// are registered and removed (under the overlay's write lock), so that a typo is answered
 /// without reading every run-time name under the read lock.
+///
+/// Run-time names may come from untrusted input: the key map is seeded per process (its keys
+/// are hashes anyone can compute), a key shared by many names keeps them in a set (so removing
+/// one is not a pass over the others), and a lookup collects a key's names once each in
+/// `O(k log k)`: the work stays linear in the names near the input, however many that is.
 #[derive(Default)]
 pub(crate) struct LiveIndex {
-    keys: HashMap<u64, Filed, FixedState>,
+    keys: HashMap<u64, Filed, foldhash::fast::RandomState>,
 }
 
 /// The names filed under one key: most keys have one, which then takes no allocation.
 enum Filed {
     One(Arc<str>),
-    More(Vec<Arc<str>>),
-}
-
-impl Filed {
-    fn names(&self) -> &[Arc<str>] {
-        match self {
-            Filed::One(name) => std::slice::from_ref(name),
-            Filed::More(names) => names,
-        }
-    }
+    More(HashSet<Arc<str>, foldhash::fast::RandomState>),
 }
 
 impl LiveIndex {
@@ -397,10 +394,10 @@ impl LiveIndex {
                 Entry::Occupied(mut occupied) => {
                     let filed = occupied.get_mut();
                     if let Filed::One(first) = filed {
-                        *filed = Filed::More(vec![first.clone()]);
+                        *filed = Filed::More(HashSet::from_iter([first.clone()]));
                     }
                     if let Filed::More(names) = filed {
-                        names.push(name.clone());
+                        names.insert(name.clone());
                     }
                 }
             }
@@ -414,7 +411,7 @@ impl LiveIndex {
             let emptied = match self.keys.get_mut(&key) {
                 Some(Filed::One(filed)) => **filed == *name,
                 Some(Filed::More(names)) => {
-                    names.retain(|filed| **filed != *name);
+                    names.remove(name);
                     names.is_empty()
                 }
                 None => false,
@@ -433,13 +430,14 @@ impl LiveIndex {
         }
         let mut folded = Vec::with_capacity(name.len());
         fold(name, &mut folded);
-        deletion_keys(&folded, |key| {
-            for filed in self.keys.get(&key).map_or(&[][..], Filed::names) {
-                if !found.iter().any(|seen| Arc::ptr_eq(seen, filed)) {
-                    found.push(filed.clone());
-                }
-            }
+        deletion_keys(&folded, |key| match self.keys.get(&key) {
+            Some(Filed::One(filed)) => found.push(filed.clone()),
+            Some(Filed::More(names)) => found.extend(names.iter().cloned()),
+            None => {}
         });
+        // A name filed under several of the keys is found once per key: keep one.
+        found.sort_unstable_by_key(|filed| Arc::as_ptr(filed).cast::<u8>() as usize);
+        found.dedup_by(|a, b| Arc::ptr_eq(a, b));
         found
     }
 }
