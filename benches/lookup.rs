@@ -218,11 +218,7 @@ mod get {
 /// registered name (a character replaced: the index answers them), one miss per iteration.
 #[divan::bench(args = SIZES, sample_count = 30, sample_size = 10)]
 fn get_as_miss(bencher: Bencher, size: usize) {
-    let names = &NAMES[..size];
-    let any = names
-        .iter()
-        .map(|&name| (name, AnyHandler::new(handler as Handler)));
-    let registry = Registry::<AnyHandler>::with_static(any).unwrap();
+    let registry = any_registry(&NAMES[..size]);
     let keys = keys(&MISSES[..size]);
     let mut next = 0;
     bencher
@@ -236,11 +232,16 @@ fn get_as_miss(bencher: Bencher, size: usize) {
 #[divan::bench(args = SIZES, sample_count = 30, sample_size = 10)]
 fn get_as_typo(bencher: Bencher, size: usize) {
     let names = &NAMES[..size];
+    let registry = any_registry(names);
+    bench_typos(bencher, names, |key| registry.get_as::<Handler>(key).err());
+}
+
+/// A default-registry-like `Registry<AnyHandler>` of `names`, frozen.
+fn any_registry(names: &[&'static str]) -> Registry<AnyHandler> {
     let any = names
         .iter()
         .map(|&name| (name, AnyHandler::new(handler as Handler)));
-    let registry = Registry::<AnyHandler>::with_static(any).unwrap();
-    bench_typos(bencher, names, |key| registry.get_as::<Handler>(key).err());
+    Registry::<AnyHandler>::with_static(any).unwrap()
 }
 
 /// `get_as_typo` for names registered at run time (`Registry::register`, the overlay): a typo

@@ -166,12 +166,7 @@ impl<F: Clone, M> Frozen<F, M> {
                 &self.names.arena.as_bytes()[start..start + len],
                 name.as_bytes(),
             );
-        found.then_some(Slot {
-            handler: &slot.handler,
-            dynamic: slot.dynamic,
-            at,
-            by_slot: &self.names.by_slot,
-        })
+        found.then(|| self.slot(at))
     }
 
     #[inline(always)]
@@ -195,13 +190,14 @@ impl<F: Clone, M> Frozen<F, M> {
     /// The names indexed for suggestions, built by the first miss that asks.
     pub(crate) fn nearby(&self) -> &Nearby {
         self.nearby.get_or_init(|| {
-            let names: Vec<&'static str> = self.slots().map(|slot| slot.name()).collect();
-            let dynamic = self
-                .slots()
-                .enumerate()
-                .filter(|(_, slot)| slot.dynamic)
-                .map(|(number, slot)| (number as u32, self.entries[slot.entry() as usize].name))
-                .collect();
+            let mut names: Vec<&'static str> = Vec::new();
+            let mut dynamic = Vec::new();
+            for (number, slot) in self.slots().enumerate() {
+                names.push(slot.name());
+                if slot.dynamic {
+                    dynamic.push((number as u32, self.entries[slot.entry() as usize].name));
+                }
+            }
             Nearby {
                 index: Index::build(names.iter().copied()),
                 names,

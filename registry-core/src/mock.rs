@@ -233,7 +233,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
             .find(name)
             .map(|slot| &frozen.entries[slot.entry() as usize]);
         // A mock never adds a name: it needs a handler to stand in for.
-        if self.get_with_meta_in(frozen, name).is_none() {
+        if self.resolve(frozen, name, |_| (), |_| ()).is_none() {
             return Err(self.not_found(name));
         }
         Ok(match declared {

@@ -117,11 +117,8 @@ impl<F: Send + Sync + 'static, M: Send + Sync + 'static> Overlay<F, M> {
         self.runtime
             .get_or_init(|| {
                 let mut index = LiveIndex::default();
-                for value in self.map.iter().flat_map(HashMap::values) {
-                    let live: &Live<F, M> = typed(value);
-                    if live.declared.is_none() {
-                        index.insert(&live.name);
-                    }
+                for name in self.runtime_names() {
+                    index.insert(name);
                 }
                 index
             })
@@ -173,6 +170,13 @@ impl<F: Send + Sync + 'static, M: Send + Sync + 'static> Overlay<F, M> {
 
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Live<F, M>> {
         self.map.iter().flat_map(HashMap::values).map(typed)
+    }
+
+    /// The names registered at run time (not those of `#[dynamic]` declarations).
+    pub(crate) fn runtime_names(&self) -> impl Iterator<Item = &Arc<str>> {
+        self.iter()
+            .filter(|live| live.declared.is_none())
+            .map(|live| &live.name)
     }
 
     /// Every installed handler with the number of calls running on it (every `Arc` but the

@@ -320,7 +320,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     /// What `name` resolves to now, mocks aside: `fixed` reads a static name's slot, `live`
     /// the installed handler of a `#[dynamic]` or run-time name (under the overlay's read lock).
     #[inline(always)]
-    fn resolve<R>(
+    pub(crate) fn resolve<R>(
         &self,
         frozen: &Frozen<F, M>,
         name: &str,
@@ -460,11 +460,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
             runtime: match (runtime, near) {
                 (false, _) => Vec::new(),
                 (true, Some(name)) => overlay.runtime_near(name),
-                (true, None) => overlay
-                    .iter()
-                    .filter(|live| live.declared.is_none())
-                    .map(|live| live.name.clone())
-                    .collect(),
+                (true, None) => overlay.runtime_names().cloned().collect(),
             },
         }
     }

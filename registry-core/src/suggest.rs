@@ -80,9 +80,7 @@ fn within_one<'a>(nearby: &Nearby, live: &'a Answering, name: &str) -> Option<&'
         }
     });
     for runtime in &live.runtime {
-        if runtime.len().abs_diff(name.len()) <= 4 {
-            consider(name, &name_chars, runtime, &mut best);
-        }
+        consider(name, &name_chars, runtime, &mut best);
     }
     best.map(|(_, candidate)| candidate)
 }
@@ -383,9 +381,7 @@ enum Filed {
 
 impl LiveIndex {
     pub(crate) fn insert(&mut self, name: &Arc<str>) {
-        let mut folded = Vec::with_capacity(name.len());
-        fold(name, &mut folded);
-        deletion_keys(&folded, |key| {
+        folded_keys(name, |key| {
             use std::collections::hash_map::Entry;
             match self.keys.entry(key) {
                 Entry::Vacant(vacant) => {
@@ -405,9 +401,7 @@ impl LiveIndex {
     }
 
     pub(crate) fn remove(&mut self, name: &str) {
-        let mut folded = Vec::with_capacity(name.len());
-        fold(name, &mut folded);
-        deletion_keys(&folded, |key| {
+        folded_keys(name, |key| {
             let emptied = match self.keys.get_mut(&key) {
                 Some(Filed::One(filed)) => **filed == *name,
                 Some(Filed::More(names)) => {
@@ -428,9 +422,7 @@ impl LiveIndex {
         if name.is_empty() || name.len() > MAX_NAME_LEN + 4 || self.keys.is_empty() {
             return found;
         }
-        let mut folded = Vec::with_capacity(name.len());
-        fold(name, &mut folded);
-        deletion_keys(&folded, |key| match self.keys.get(&key) {
+        folded_keys(name, |key| match self.keys.get(&key) {
             Some(Filed::One(filed)) => found.push(filed.clone()),
             Some(Filed::More(names)) => found.extend(names.iter().cloned()),
             None => {}
@@ -496,6 +488,14 @@ fn one_edit(a: &[char], b: &str) -> Option<usize> {
         }
         _ => None,
     }
+}
+
+/// Calls `key` with the keys [`LiveIndex`] files `name` under: those of [`deletion_keys`] of
+/// its [`fold`]ed characters.
+fn folded_keys(name: &str, key: impl FnMut(u64)) {
+    let mut folded = Vec::with_capacity(name.len());
+    fold(name, &mut folded);
+    deletion_keys(&folded, key);
 }
 
 /// `name`'s characters, ASCII letters lowercased.
