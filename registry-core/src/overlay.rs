@@ -45,6 +45,7 @@ type Erased = Arc<dyn Any + Send + Sync>;
 type Installed = HashMap<Box<str>, Erased, RandomState>;
 
 /// The `Live<F, M>` behind a value of the map of an `Overlay<F, M>`.
+#[inline]
 fn typed<F: 'static, M: 'static>(value: &Erased) -> &Live<F, M> {
     debug_assert!(value.is::<Live<F, M>>());
     // SAFETY: an `Overlay<F, M>` puts only `Live<F, M>` values in its map (`insert`, `swap`),
@@ -125,6 +126,7 @@ impl<F: Send + Sync + 'static, M: Send + Sync + 'static> Overlay<F, M> {
             .near(name)
     }
 
+    #[inline]
     pub(crate) fn get(&self, name: &str) -> Option<&Live<F, M>> {
         self.map.as_ref()?.get(name).map(typed)
     }
