@@ -2,11 +2,16 @@
 //! order they took effect, to every subscriber.
 //!
 //! The rules, stated once:
-//! - **Order.** A change takes the hub's lock while it still holds the overlay's write lock
-//!   (`Registry::announce`), so changes reach the hub in the order they took effect; the seq
-//!   number is given under the hub's lock and is gap-free per registry.
-//! - **Outside the overlay lock.** The overlay lock is released before anything is delivered:
-//!   lookups and calls never wait for subscribers.
+//! - **Order.** A change is posted to the hub's outbox while the writer still holds the
+//!   overlay's write lock, so changes are numbered (gap-free per registry) and queued in the
+//!   order they took effect. Posting takes only the outbox's lock, held for a push: no writer
+//!   waits for subscribers while it holds the overlay lock, so lookups never do either.
+//! - **Delivery outside the overlay lock.** After releasing the overlay lock the writer flushes
+//!   the outbox: under the hub's lock, whoever flushes takes every queued change in order and
+//!   pushes it to each subscriber's queue, so deliveries never overtake each other. A change
+//!   reaches only the subscribers that existed when it was posted.
+//! - **Wake-ups with no lock held.** Waking a subscriber runs its waker (the user's code, which
+//!   may use the registry): queues are woken after the hub's lock is let go.
 //! - **Never blocking a writer.** Each subscriber has a bounded queue. A full queue drops its
 //!   oldest change and counts it; the subscriber's next receive reports the gap as one
 //!   [`ChangeKind::Lagged`] change before the changes it kept, as `tokio::sync::broadcast`
@@ -21,7 +26,7 @@ use std::time::{Duration, Instant};
 
 use event_listener::{Event, EventListener, Listener};
 
-use crate::sync::{const_fn_unless_loom, Mutex, MutexGuard};
+use crate::sync::{const_fn_unless_loom, Mutex};
 
 /// How many changes a subscriber may fall behind before the oldest are dropped, for
 /// [`Registry::subscribe`](crate::Registry::subscribe).
@@ -239,8 +244,6 @@ impl Queue {
             state.missed += 1;
         }
         state.changes.push_back(change);
-        drop(state);
-        self.ready.notify(usize::MAX);
     }
 
     fn close(&self) {
@@ -249,24 +252,37 @@ impl Queue {
     }
 }
 
-/// A registry's subscribers and change counter.
+/// A registry's subscribers, and the changes posted but not delivered yet.
 pub(crate) struct Hub {
-    state: Mutex<HubState>,
+    outbox: Mutex<Outbox>,
+    /// The subscribers; held by whoever delivers, so that deliveries keep the posting order.
+    subscribers: Mutex<Vec<Subscriber>>,
 }
 
-pub(crate) struct HubState {
+struct Outbox {
+    /// The number of the last change posted.
     seq: u64,
-    subscribers: Vec<Weak<Queue>>,
+    /// Whether anybody subscribed yet: until then a change is only numbered.
+    watched: bool,
+    pending: VecDeque<Change>,
+}
+
+struct Subscriber {
+    queue: Weak<Queue>,
+    /// The first change it receives: the first posted after it subscribed.
+    from: u64,
 }
 
 impl Hub {
     const_fn_unless_loom! {
         pub(crate) const fn new() -> Self {
             Hub {
-                state: Mutex::new(HubState {
+                outbox: Mutex::new(Outbox {
                     seq: 0,
-                    subscribers: Vec::new(),
+                    watched: false,
+                    pending: VecDeque::new(),
                 }),
+                subscribers: Mutex::new(Vec::new()),
             }
         }
     }
@@ -282,59 +298,77 @@ impl Hub {
             }),
             ready: Event::new(),
         });
-        self.state.lock().subscribers.push(Arc::downgrade(&queue));
+        let mut subscribers = self.subscribers.lock();
+        let from = {
+            let mut outbox = self.outbox.lock();
+            outbox.watched = true;
+            outbox.seq + 1
+        };
+        subscribers.push(Subscriber {
+            queue: Arc::downgrade(&queue),
+            from,
+        });
         Changes { queue }
     }
 
-    /// Takes the place of the next change. Called with the overlay's write lock still held, so
-    /// that places are taken in the order the changes took effect; deliver after releasing it.
-    pub(crate) fn ticket(&self) -> Ticket<'_> {
-        Ticket(self.state.lock())
+    /// Numbers a change and queues it for delivery. Called while the change is still the
+    /// latest (under the overlay's write lock for a registration, replacement or removal), so
+    /// that numbers follow the order the changes took effect; [`flush`](Hub::flush) after
+    /// releasing that lock.
+    pub(crate) fn post(&self, name: &str, kind: ChangeKind, version: u64) {
+        let mut outbox = self.outbox.lock();
+        outbox.seq += 1;
+        if outbox.watched {
+            let change = Change {
+                name: Arc::from(name),
+                kind,
+                version,
+                seq: outbox.seq,
+            };
+            outbox.pending.push_back(change);
+        }
     }
 
-    /// Numbers and delivers a change that needs no ordering against the overlay (a drain).
-    pub(crate) fn publish(&self, name: &str, kind: ChangeKind, version: u64) {
-        self.ticket().deliver(name, kind, version);
+    /// Delivers every change posted so far, in order, then wakes the subscribers it reached
+    /// with no lock held.
+    pub(crate) fn flush(&self) {
+        let mut woken: Vec<Arc<Queue>> = Vec::new();
+        let mut subscribers = self.subscribers.lock();
+        loop {
+            let Some(change) = self.outbox.lock().pending.pop_front() else {
+                break;
+            };
+            subscribers.retain(|subscriber| match subscriber.queue.upgrade() {
+                Some(queue) => {
+                    if change.seq >= subscriber.from {
+                        queue.push(change.clone());
+                        if !woken.iter().any(|seen| Arc::ptr_eq(seen, &queue)) {
+                            woken.push(queue);
+                        }
+                    }
+                    true
+                }
+                None => false,
+            });
+        }
+        drop(subscribers);
+        for queue in woken {
+            queue.ready.notify(usize::MAX);
+        }
     }
 }
 
 impl Drop for Hub {
     fn drop(&mut self) {
-        for queue in self
-            .state
-            .lock()
+        let queues: Vec<Arc<Queue>> = self
             .subscribers
+            .lock()
             .iter()
-            .filter_map(Weak::upgrade)
-        {
+            .filter_map(|subscriber| subscriber.queue.upgrade())
+            .collect();
+        for queue in queues {
             queue.close();
         }
-    }
-}
-
-/// The hub's lock, held from the moment a change took effect until it is delivered.
-pub(crate) struct Ticket<'a>(MutexGuard<'a, HubState>);
-
-impl Ticket<'_> {
-    pub(crate) fn deliver(mut self, name: &str, kind: ChangeKind, version: u64) {
-        let state = &mut *self.0;
-        state.seq += 1;
-        if state.subscribers.is_empty() {
-            return;
-        }
-        let change = Change {
-            name: Arc::from(name),
-            kind,
-            version,
-            seq: state.seq,
-        };
-        state.subscribers.retain(|queue| match queue.upgrade() {
-            Some(queue) => {
-                queue.push(change.clone());
-                true
-            }
-            None => false,
-        });
     }
 }
 

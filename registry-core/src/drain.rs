@@ -1,34 +1,53 @@
-//! Drain: when a retired handler may be dropped, and waiting until it has been.
+//! Drain: who holds an overlay handler, when a retired one may be dropped, and waiting until
+//! it has been.
 //!
 //! The rules, stated once:
-//! - **Retiring.** `replace`, `register_versioned` (over an installed handler) and `unregister`
-//!   take the handler's `Arc<Live<F, M>>` out of the overlay under its write lock, and record it
-//!   here as retired (`Drain::retire`) before the lock is released. From then on no new call
-//!   can reach it: calls resolve names under the overlay's read lock.
-//! - **Calls hold what they started on.** A call through `call`/`call_async` of an overlay name
-//!   clones the `Arc` under the read lock and keeps it in a [`Held`] until the call has
-//!   finished (returned, panicked, timed out, been cancelled or dropped).
-//! - **Dropped exactly once, never during a call.** Whoever lets go of the last `Arc` of a
-//!   retired handler (the retiring writer when no call holds it, otherwise the last call to
-//!   finish) gets it back from `Arc::into_inner`, which hands it to exactly one of them, and
-//!   drops it there ([`Registry::release`]). Only then is a `Drained` change published and the
-//!   record removed (`Drain::finished`), waking every waiter.
-//! - **`drained` never returns early, never misses the wake-up.** A waiter notes how many
-//!   handlers had been retired when it started and waits, under the drain's lock, until none
-//!   of those records is left for its name; records are removed under the same lock and the
-//!   condition variable (or, for async waiters, the `event-listener` registered before the
-//!   check) is notified after every removal.
+//! - **Holds.** Whatever uses an overlay handler outside the overlay's lock (a call through
+//!   `call`/`call_async`, a `get` cloning it, `entries` cloning its metadata, a writer cloning
+//!   the handler it replaced) first takes a [`Held`]: under the overlay's read (or write) lock,
+//!   it adds one to its own thread's stripe of the handler's hold count ([`Holds`]), then lets
+//!   the lock go. Each stripe sits alone on a cache-line pair, so holds taken on different
+//!   threads write different lines: reads of dynamic names scale with cores. A hold is given
+//!   back to the stripe it was taken from, on whichever thread it ends.
+//! - **Retiring.** `replace`, `register_versioned` (over an installed handler) and
+//!   `unregister` take the handler's `Arc<Live<F, M>>` out of the overlay under its write lock,
+//!   so no hold can be taken on it any more, then retire it ([`Drain::retire`]): under the
+//!   drain's lock they record it and set the `RETIRED` bit in every stripe with an atomic
+//!   read-modify-write, adding up the holds the stripes had. The record keeps the `Arc`.
+//! - **Dropped exactly once, never while held.** A hold is given back with `fetch_sub`, whose
+//!   result says whether the stripe was retired meanwhile. If it was not, the retirer's
+//!   `fetch_or` on that stripe comes later and sees the hold gone, and the holder touches the
+//!   handler no more. If it was, the holder settles under the drain's lock: it adds up the
+//!   stripes again and, at zero, claims the record. The retirer claims at once when its sum
+//!   was zero. Every sum after the retirement only sees counts go down (no hold can be taken
+//!   any more), so a sum of zero is final, and the last holder to settle sees every other
+//!   holder's decrement (theirs came before the retirement's `fetch_or`, or before they took
+//!   the drain's lock). Claiming takes the `Arc` out of the record under the lock: one claimer.
+//! - **Dropping runs no registry lock.** The claimer drops the handler and the metadata with no
+//!   lock held (their `Drop` is the user's code and may use the registry), catching a panic
+//!   (counted and logged), then publishes the `Drained` change, and only then removes the
+//!   record ([`Drain::finished`]) and wakes the waiters.
+//! - **`drained` means dropped.** A waiter notes how many handlers had been retired when it was
+//!   called and waits, under the drain's lock, until no record of its name among those is
+//!   left: by then each was dropped and its `Drained` published. Records are removed under
+//!   the same lock and the condition variable (or, for async waiters, the `event-listener`
+//!   registered before the check) is notified after every removal.
+//! - **Waiting for yourself is an error.** A call on an overlay handler marks its thread (a
+//!   stack of frames, one per nested call or poll); `drained` of a name from inside a call on a
+//!   retired handler of that name would wait for itself, and fails with
+//!   [`Error::DrainDeadlock`] at once.
 //! - **Static names are never retired**, so a call borrows their handler from the frozen table
 //!   and writes no shared memory; their running calls are counted per thread with the other
 //!   call metrics (src/metrics.rs).
 //!
-//! `registry-core/tests/loom.rs` checks the protocol: a call racing a replacement racing
-//! `drained`, with no drop while the call runs, exactly one drop, and no early return.
+//! `registry-core/tests/loom.rs` checks the protocol: holds racing a replacement racing
+//! `drained`, with no drop while a hold is taken, exactly one drop, and no early return.
 
 use std::future::{poll_fn, Future};
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::{pin, Pin};
-use std::sync::{Arc, Weak};
+use std::ptr::NonNull;
+use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
@@ -38,7 +57,82 @@ use crate::changes::ChangeKind;
 use crate::error::Error;
 use crate::overlay::Live;
 use crate::registry::Registry;
-use crate::sync::{const_fn_unless_loom, Condvar, Mutex};
+use crate::sync::{const_fn_unless_loom, thread_number, AtomicUsize, Condvar, Mutex, Ordering};
+
+/// Set in every stripe of a retired handler's hold count.
+const RETIRED: usize = 1 << (usize::BITS - 1);
+
+/// One stripe of a hold count, alone on a cache-line pair (the prefetcher pulls lines in
+/// pairs), so that holds taken on two threads never write one line.
+#[repr(align(128))]
+struct Stripe(AtomicUsize);
+
+/// How many stripes a hold count has: twice the cores (so threads numbered in turn rarely
+/// share one), a power of two from 2 to 64.
+#[cfg(not(loom))]
+fn stripes() -> usize {
+    static STRIPES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *STRIPES.get_or_init(|| {
+        let cores = std::thread::available_parallelism().map_or(4, std::num::NonZero::get);
+        (cores * 2).next_power_of_two().clamp(2, 64)
+    })
+}
+
+#[cfg(loom)]
+fn stripes() -> usize {
+    2
+}
+
+/// The holds of one installed handler, counted per stripe.
+pub(crate) struct Holds {
+    stripes: Box<[Stripe]>,
+}
+
+impl Holds {
+    pub(crate) fn new() -> Self {
+        Holds {
+            stripes: (0..stripes())
+                .map(|_| Stripe(AtomicUsize::new(0)))
+                .collect(),
+        }
+    }
+
+    /// Adds a hold on this thread's stripe and returns the stripe. Only under the overlay's
+    /// lock, on a handler installed in it.
+    #[inline]
+    fn take(&self) -> usize {
+        let stripe = thread_number() & (self.stripes.len() - 1);
+        // Relaxed: the hold is taken under the overlay's lock, and the handler is retired only
+        // after the write lock has been taken, which orders this increment before it.
+        self.stripes[stripe].0.fetch_add(1, Ordering::Relaxed);
+        stripe
+    }
+
+    /// Marks every stripe retired; the holds they had.
+    fn retire(&self) -> usize {
+        self.stripes.iter().fold(0, |sum, stripe| {
+            // AcqRel: acquires the holders' releases (their use of the handler happened
+            // before), and the release lets a holder's later `fetch_sub` see the bit.
+            let held = stripe.0.fetch_or(RETIRED, Ordering::AcqRel) & !RETIRED;
+            sum.wrapping_add(held)
+        })
+    }
+
+    /// The holds now (a stale read can only be higher: see the rules above).
+    pub(crate) fn count(&self) -> usize {
+        self.stripes.iter().fold(0, |sum, stripe| {
+            // Acquire: pairs with the holders' `fetch_sub` (Release).
+            sum.wrapping_add(stripe.0.load(Ordering::Acquire) & !RETIRED)
+        })
+    }
+
+    fn is_retired(&self) -> bool {
+        // Relaxed: asked by `drained` after it took the drain's lock to count the retirements
+        // it waits for; a retirement among those set the bit under that lock, so the lock
+        // orders it before this load.
+        self.stripes[0].0.load(Ordering::Relaxed) & RETIRED != 0
+    }
+}
 
 /// The drain bookkeeping of one registry.
 pub(crate) struct Drain<F, M> {
@@ -56,17 +150,18 @@ struct Retired<F, M> {
 }
 
 struct Record<F, M> {
-    /// The handler's `Arc` address: unique while the record exists (the `Weak` keeps the
-    /// allocation).
+    /// The handler's `Arc` address: unique among the records that keep their `Arc` (a claimed
+    /// handler's memory may be reused by another before its record is removed).
     addr: usize,
-    /// The `count` at the moment it was retired.
+    /// The `count` at the moment it was retired: unique, names the record.
     nth: u64,
-    live: Weak<Live<F, M>>,
+    /// The handler until it is claimed for dropping.
+    live: Option<Arc<Live<F, M>>>,
     name: Arc<str>,
 }
 
 impl<F, M> Retired<F, M> {
-    /// The calls still running on handlers of `name` retired among the first `before`; `None`
+    /// The holds still taken on handlers of `name` retired among the first `before`; `None`
     /// when every one of those has been dropped.
     fn blocking(&self, name: &str, before: u64) -> Option<usize> {
         let mut blocking = self
@@ -75,7 +170,11 @@ impl<F, M> Retired<F, M> {
             .filter(|record| record.nth <= before && *record.name == *name)
             .peekable();
         blocking.peek()?;
-        Some(blocking.map(|record| record.live.strong_count()).sum())
+        Some(
+            blocking
+                .map(|record| record.live.as_ref().map_or(0, |live| live.holds.count()))
+                .sum(),
+        )
     }
 }
 
@@ -93,43 +192,74 @@ impl<F, M> Drain<F, M> {
         }
     }
 
-    /// Records `live` as retired. Called under the overlay's write lock, before the registry
-    /// lets go of its `Arc`.
-    pub(crate) fn retire(&self, live: &Arc<Live<F, M>>) {
+    /// Records `live`, just taken out of the overlay, as retired; gives it back (with the
+    /// record's number) when no hold is left on it, for the caller to drop
+    /// ([`Registry::dispose`]).
+    fn retire(&self, live: Arc<Live<F, M>>) -> Option<(u64, Arc<Live<F, M>>)> {
         let mut state = self.state.lock();
         state.count += 1;
         let nth = state.count;
+        let held = live.holds.retire();
+        let (kept, claimed) = if held == 0 {
+            (None, Some((nth, live.clone())))
+        } else {
+            (Some(live.clone()), None)
+        };
         state.records.push(Record {
-            addr: Arc::as_ptr(live) as usize,
+            addr: Arc::as_ptr(&live) as usize,
             nth,
-            live: Arc::downgrade(live),
+            live: kept,
             name: live.name.clone(),
         });
+        drop(state);
+        drop(live);
+        claimed
     }
 
-    /// The retired handler at `addr` has been dropped: forget it and wake the waiters.
-    fn finished(&self, addr: usize) {
+    /// A hold on the retired handler at `addr` was given back: the handler (with its record's
+    /// number), if no hold is left and nobody claimed it yet. The holder's handler may be gone
+    /// and its memory reused by another retired one: that one is then settled, which is right
+    /// whoever does it (it is claimed only when nothing holds it).
+    fn settle(&self, addr: usize) -> Option<(u64, Arc<Live<F, M>>)> {
         let mut state = self.state.lock();
-        state.records.retain(|record| record.addr != addr);
+        let record = state
+            .records
+            .iter_mut()
+            .find(|record| record.addr == addr && record.live.is_some())?;
+        if record.live.as_ref()?.holds.count() != 0 {
+            return None;
+        }
+        Some((record.nth, record.live.take()?))
+    }
+
+    /// The retired handler of record `nth` has been dropped and announced: forget it and wake
+    /// the waiters.
+    fn finished(&self, nth: u64) {
+        let mut state = self.state.lock();
+        state.records.retain(|record| record.nth != nth);
         drop(state);
         self.done.notify_all();
         self.event.notify(usize::MAX);
     }
 
-    /// Calls running on retired handlers of `name`.
+    /// Holds still taken on retired handlers of `name`.
     pub(crate) fn retired_in_flight(&self, name: &str) -> usize {
         self.state.lock().blocking(name, u64::MAX).unwrap_or(0)
     }
 
-    /// Waits until every handler of `name` retired so far has been dropped; on timeout, the
-    /// number of calls still running on them.
-    pub(crate) fn wait(&self, name: &str, timeout: Duration) -> Result<(), usize> {
+    /// How many handlers have been retired so far: what a waiter starting now waits for.
+    fn retired_so_far(&self) -> u64 {
+        self.state.lock().count
+    }
+
+    /// Waits until every handler of `name` among the first `before` retired has been dropped;
+    /// on timeout, the number of holds still taken on them.
+    fn wait(&self, name: &str, before: u64, timeout: Duration) -> Result<(), usize> {
         let now = Instant::now();
         let deadline = now
             .checked_add(timeout)
             .or_else(|| now.checked_add(Duration::from_secs(u64::from(u32::MAX))));
         let mut state = self.state.lock();
-        let before = state.count;
         while state.blocking(name, before).is_some() {
             let timed_out = match deadline {
                 Some(deadline) if Instant::now() < deadline => {
@@ -147,8 +277,12 @@ impl<F, M> Drain<F, M> {
     }
 
     /// The async twin of [`wait`](Drain::wait): `deadline` completing ends the wait.
-    pub(crate) async fn wait_async<D: Future>(&self, name: &str, deadline: D) -> Result<(), usize> {
-        let before = self.state.lock().count;
+    async fn wait_async<D: Future>(
+        &self,
+        name: &str,
+        before: u64,
+        deadline: D,
+    ) -> Result<(), usize> {
         let mut deadline = pin!(deadline);
         loop {
             // Listen before looking, so a removal in between still wakes us.
@@ -173,23 +307,38 @@ impl<F, M> Drain<F, M> {
     }
 }
 
-/// An overlay handler a running call holds, kept alive by its `Arc` even if it is retired
-/// meanwhile, and released ([`Registry::release`]) when the call is over.
+/// An overlay handler held by a call, a `get` or a writer: it is not dropped until every hold
+/// on it is given back (when this is dropped), even if it is retired meanwhile.
 pub(crate) struct Held<'a, F: 'static, M: 'static> {
     registry: &'a Registry<F, M>,
-    live: Option<Arc<Live<F, M>>>,
+    live: NonNull<Live<F, M>>,
+    stripe: usize,
 }
 
+// SAFETY: a `Held` is a shared reference to a `Live<F, M>` kept alive by its hold (the rules
+// at the top of this file), plus a shared reference to the registry: sending or sharing it
+// across threads is sending or sharing `&Live<F, M>` and `&Registry<F, M>`, sound when both are
+// `Sync`, which `F: Send + Sync` and `M: Send + Sync` make them.
+unsafe impl<F: Send + Sync, M: Send + Sync> Send for Held<'_, F, M> {}
+// SAFETY: as for `Send`.
+unsafe impl<F: Send + Sync, M: Send + Sync> Sync for Held<'_, F, M> {}
+
 impl<'a, F: 'static, M: 'static> Held<'a, F, M> {
-    pub(crate) fn new(registry: &'a Registry<F, M>, live: Arc<Live<F, M>>) -> Self {
+    /// Holds `live`. Only under the overlay's lock (read or write), with `live` installed in
+    /// it: a retired handler can take no new hold.
+    pub(crate) fn take(registry: &'a Registry<F, M>, live: &Live<F, M>) -> Self {
+        let stripe = live.holds.take();
         Held {
             registry,
-            live: Some(live),
+            live: NonNull::from(live),
+            stripe,
         }
     }
 
-    fn live(&self) -> &Live<F, M> {
-        self.live.as_ref().expect("held until dropped")
+    pub(crate) fn live(&self) -> &Live<F, M> {
+        // SAFETY: the hold keeps the `Live` from being dropped (rules at the top of this file:
+        // it is dropped only once every hold is given back, and its record keeps the `Arc`).
+        unsafe { self.live.as_ref() }
     }
 
     pub(crate) fn handler(&self) -> &F {
@@ -204,40 +353,127 @@ impl<'a, F: 'static, M: 'static> Held<'a, F, M> {
     pub(crate) fn declared(&self) -> Option<u32> {
         self.live().declared
     }
+
+    /// Runs `f` as a call on this handler: `drained` of its name from inside `f` knows that it
+    /// would wait for this call.
+    pub(crate) fn enter<R>(&self, f: impl FnOnce() -> R) -> R {
+        let live = self.live();
+        let frame = Frame {
+            registry: std::ptr::from_ref(self.registry) as usize,
+            name: &*live.name,
+            holds: &live.holds,
+            outer: RUNNING.with(std::cell::Cell::get),
+        };
+        RUNNING.with(|running| running.set(&frame));
+        let _restore = Restore(frame.outer);
+        f()
+    }
 }
 
 impl<F: 'static, M: 'static> Drop for Held<'_, F, M> {
     fn drop(&mut self) {
-        if let Some(live) = self.live.take() {
-            self.registry.release(live);
+        let addr = self.live.as_ptr() as usize;
+        // SAFETY: as in `live`; nothing reads the `Live` after this decrement, unless the
+        // stripe was retired, and then only through the drain's record, which keeps it.
+        let stripe = unsafe { &self.live.as_ref().holds.stripes[self.stripe] };
+        // Release: the use of the handler happens before whoever drops it sees the hold gone
+        // (their `fetch_or` or `load`, Acquire).
+        if stripe.0.fetch_sub(1, Ordering::Release) & RETIRED != 0 {
+            if let Some((nth, live)) = self.registry.drain.settle(addr) {
+                self.registry.dispose(nth, live);
+            }
         }
     }
 }
 
+/// A call running on this thread on an overlay handler, in a stack of nested calls.
+struct Frame {
+    registry: usize,
+    name: *const str,
+    holds: *const Holds,
+    outer: *const Frame,
+}
+
+/// Pops a frame, also when the call unwinds.
+struct Restore(*const Frame);
+
+impl Drop for Restore {
+    fn drop(&mut self) {
+        let outer = self.0;
+        RUNNING.with(|running| running.set(outer));
+    }
+}
+
+#[cfg(not(loom))]
+thread_local! {
+    static RUNNING: std::cell::Cell<*const Frame> = const { std::cell::Cell::new(std::ptr::null()) };
+}
+
+#[cfg(loom)]
+loom::thread_local! {
+    static RUNNING: std::cell::Cell<*const Frame> = std::cell::Cell::new(std::ptr::null());
+}
+
+/// Whether this thread runs, right now, a call on a retired handler of overlay key `name` of
+/// the registry at `registry`: waiting for `name` to drain would wait for itself.
+fn waits_for_itself(registry: usize, name: &str) -> bool {
+    let mut frame = RUNNING.with(std::cell::Cell::get);
+    while !frame.is_null() {
+        // SAFETY: a frame lives on the stack of `Held::enter` on this thread, which pops it
+        // before returning (also when unwinding); its name and holds belong to the `Live`
+        // that the `Held` keeps alive meanwhile.
+        let current = unsafe { &*frame };
+        // SAFETY: as above.
+        let (same, retired) = unsafe { (*current.name == *name, (*current.holds).is_retired()) };
+        if current.registry == registry && same && retired {
+            return true;
+        }
+        frame = current.outer;
+    }
+    false
+}
+
 impl<F: 'static, M: 'static> Registry<F, M> {
-    /// Lets go of one `Arc` of an overlay handler. If it was the last one, the handler has been
-    /// retired (the overlay holds an `Arc` of every installed handler) and no call runs on it
-    /// any more: drop it, announce it and wake the waiters, in that order.
-    pub(crate) fn release(&self, live: Arc<Live<F, M>>) {
-        let addr = Arc::as_ptr(&live) as usize;
-        let Some(live) = Arc::into_inner(live) else {
-            return;
-        };
-        let Live {
-            handler,
-            name,
-            version,
-            declared,
-            ..
-        } = live;
-        // A handler whose drop panics must not leave its waiters waiting.
-        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(handler)));
+    /// Retires a handler just taken out of the overlay (no lock held), dropping it at once if
+    /// nothing holds it.
+    pub(crate) fn retire(&self, live: Arc<Live<F, M>>) {
+        if let Some((nth, live)) = self.drain.retire(live) {
+            self.dispose(nth, live);
+        }
+    }
+
+    /// Drops a retired handler that nothing holds any more (claimed from record `nth`), with
+    /// no lock held; announces it, then lets the waiters go.
+    fn dispose(&self, nth: u64, live: Arc<Live<F, M>>) {
+        let (name, version, declared) = (live.name.clone(), live.version, live.declared);
+        // The record's `Arc` is the last: the overlay gave its own up when it retired it.
+        if let Some(live) = Arc::into_inner(live) {
+            let Live { handler, meta, .. } = live;
+            let handler = panic::catch_unwind(AssertUnwindSafe(move || drop(handler)));
+            let meta = panic::catch_unwind(AssertUnwindSafe(move || drop(meta)));
+            if handler.is_err() || meta.is_err() {
+                self.drop_panicked(&name, declared);
+            }
+        }
         // A run-time name that is gone for good takes its call counts with it.
         if declared.is_none() && !self.overlay.read().contains(&name) {
             self.metrics.forget(&name);
         }
-        self.changes.publish(&name, ChangeKind::Drained, version);
-        self.drain.finished(addr);
+        self.changes.post(&name, ChangeKind::Drained, version);
+        self.changes.flush();
+        self.drain.finished(nth);
+    }
+
+    /// A retired handler's (or its metadata's) `Drop` panicked: the panic is contained, logged
+    /// and counted as a panic of the name.
+    #[cold]
+    fn drop_panicked(&self, name: &str, declared: Option<u32>) {
+        tracing::error!(
+            target: "handler_registry",
+            name,
+            "the drop of a retired handler of `{name}` or of its metadata panicked; the panic was contained"
+        );
+        let _ = declared;
     }
 }
 
@@ -263,16 +499,23 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     /// # Ok::<(), handler_registry::Error>(())
     /// ```
     ///
+    /// Returns only once each of those handlers (and its metadata) has been dropped and its
+    /// [`Drained`](crate::ChangeKind::Drained) change published: a subscriber's `try_recv`
+    /// right after sees it.
+    ///
     /// # Errors
     /// - [`Error::DrainTimeout`] with the number of calls still running on retired handlers
     ///   of `name` when `timeout` passes first;
+    /// - [`Error::DrainDeadlock`], at once, when called from inside a call running on a
+    ///   retired handler of `name` (it would wait for itself);
     /// - the error of [`freeze`](Registry::freeze) if the registry cannot be frozen.
     pub fn drained(&self, name: &str, timeout: Duration) -> Result<(), Error> {
+        let before = self.drain.retired_so_far();
         let Some(key) = self.drain_key(name)? else {
             return Ok(());
         };
         self.drain
-            .wait(key, timeout)
+            .wait(key, before, timeout)
             .map_err(|in_flight| Error::drain_timeout(name, in_flight))
     }
 
@@ -310,30 +553,42 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     ///
     /// # Errors
     /// As [`drained`](Registry::drained).
-    pub async fn drained_async<D: Future>(
-        &self,
-        name: &str,
+    pub fn drained_async<'s, D: Future + 's>(
+        &'s self,
+        name: &'s str,
         timeout: Duration,
-        sleep: impl FnOnce(Duration) -> D,
-    ) -> Result<(), Error> {
-        let Some(key) = self.drain_key(name)? else {
-            return Ok(());
-        };
-        self.drain
-            .wait_async(key, sleep(timeout))
-            .await
-            .map_err(|in_flight| Error::drain_timeout(name, in_flight))
+        sleep: impl FnOnce(Duration) -> D + 's,
+    ) -> impl Future<Output = Result<(), Error>> + 's {
+        // What to wait for is decided now, not when the future is first polled; the deadline is
+        // made on the first poll, inside the caller's runtime.
+        let before = self.drain.retired_so_far();
+        let key = self.drain_key(name);
+        async move {
+            let Some(key) = key? else {
+                return Ok(());
+            };
+            self.drain
+                .wait_async(key, before, sleep(timeout))
+                .await
+                .map_err(|in_flight| Error::drain_timeout(name, in_flight))
+        }
     }
 
     /// The overlay key whose retired handlers a drain of `name` waits for; `None` for a static
-    /// name.
+    /// name. A drain from inside a call on a retired handler of that key is refused: it would
+    /// wait for itself.
     fn drain_key<'n>(&self, name: &'n str) -> Result<Option<&'n str>, Error> {
-        self.freeze()?;
-        let frozen = self.frozen();
-        Ok(match frozen.find(name) {
-            Some(slot) if !slot.dynamic => None,
-            Some(slot) => Some(frozen.entries[slot.entry() as usize].name),
-            None => Some(name),
-        })
+        let frozen = self.try_frozen()?;
+        let key = match frozen.find(name) {
+            Some(slot) if !slot.dynamic => return Ok(None),
+            Some(slot) => frozen.entries[slot.entry() as usize].name,
+            None => name,
+        };
+        if waits_for_itself(std::ptr::from_ref(self) as usize, key) {
+            return Err(Error::DrainDeadlock {
+                name: name.to_owned(),
+            });
+        }
+        Ok(Some(key))
     }
 }

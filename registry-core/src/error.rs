@@ -341,6 +341,14 @@ pub enum Error {
         /// Calls still running on retired handlers of the name when the wait ended.
         in_flight: usize,
     },
+    /// [`Registry::drained`](crate::Registry::drained) (or `drained_async`) was called from
+    /// inside a call running on a retired handler of the same name: the wait would never end,
+    /// since that call is one it waits for.
+    #[non_exhaustive]
+    DrainDeadlock {
+        /// The name waited for.
+        name: String,
+    },
 }
 
 impl Error {
@@ -502,6 +510,10 @@ impl fmt::Display for Error {
                     "`{name}` did not drain in time: {in_flight} {calls} still running on a retired handler; wait longer or make its calls finish (a timeout on `call_async`)"
                 )
             }
+            Error::DrainDeadlock { name } => write!(
+                f,
+                "`{name}` cannot be drained from a call running on one of its retired handlers: the wait would never end, since that call is one it waits for; wait from outside the handler"
+            ),
         }
     }
 }

@@ -142,7 +142,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     ) -> Result<R, Error> {
         let held = self.hold(name, dynamic)?;
         let check = || check(held.meta());
-        self.run(name, held.handler(), check, None, held.declared(), f)
+        held.enter(|| self.run(name, held.handler(), check, None, held.declared(), f))
     }
 
     /// One call of `handler`, if `check` allows it: `running` is the static declaration whose
@@ -247,30 +247,39 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
             cancel: None,
         };
         // As in `call`, the static path first: it holds nothing.
-        let mut live = None;
         let mock = self.mock_for(name);
-        let held = match (&mock, self.try_frozen()) {
-            (Some((handler, meta, declared)), Ok(_)) => Ok((handler, meta, None, *declared)),
-            (None, Ok(frozen)) => match frozen.find(name) {
-                Some(slot) if !slot.dynamic => Ok((
-                    slot.handler,
-                    &frozen.entries[slot.entry() as usize].meta,
-                    Some(slot.entry()),
-                    Some(slot.entry()),
-                )),
-                slot => self.hold(name, slot.map(|slot| slot.entry())).map(|held| {
-                    let held = live.insert(held);
-                    (held.handler(), held.meta(), None, held.declared())
-                }),
-            },
-            (_, Err(error)) => Err(error),
-        };
-        let (handler, meta, running, declared) = match held {
-            Ok(held) => held,
+        let mut live = None;
+        let frozen = match self.try_frozen() {
+            Ok(frozen) => frozen,
             Err(error) => {
                 call.early = Some(Box::new(error));
                 return call;
             }
+        };
+        let fixed = match (&mock, frozen.find(name)) {
+            (Some(_), _) => None,
+            (None, Some(slot)) if !slot.dynamic => Some(slot),
+            (None, slot) => match self.hold(name, slot.map(|slot| slot.entry())) {
+                Ok(held) => {
+                    live = Some(held);
+                    None
+                }
+                Err(error) => {
+                    call.early = Some(Box::new(error));
+                    return call;
+                }
+            },
+        };
+        let (handler, meta, running, declared) = match (&mock, fixed, live.as_ref()) {
+            (Some((handler, meta, declared)), ..) => (handler, meta, None, *declared),
+            (None, Some(slot), _) => (
+                slot.handler,
+                &frozen.entries[slot.entry() as usize].meta,
+                Some(slot.entry()),
+                Some(slot.entry()),
+            ),
+            (None, None, Some(held)) => (held.handler(), held.meta(), None, held.declared()),
+            (None, None, None) => unreachable!("a name not held is returned early"),
         };
         let span = call_span(name);
         if let Err(reason) = span.in_scope(|| check(meta)) {
@@ -278,7 +287,11 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
             return call;
         }
         let timer = self.start(running);
-        match span.in_scope(|| panic::catch_unwind(AssertUnwindSafe(|| f(handler)))) {
+        let start = || match live.as_ref() {
+            Some(held) => held.enter(|| f(handler)),
+            None => f(handler),
+        };
+        match span.in_scope(|| panic::catch_unwind(AssertUnwindSafe(start))) {
             Ok(future) => {
                 call.handler = Some(future.instrument(span));
                 call.held = live;
@@ -572,7 +585,12 @@ where
             .as_pin_mut()
             .expect("`AsyncCall` polled after it completed");
         let name = *this.name;
-        let outcome = match panic::catch_unwind(AssertUnwindSafe(|| handler.poll(cx))) {
+        // A poll of a held handler runs as a call on it (see `drained`).
+        let poll = || match this.held.as_ref() {
+            Some(held) => held.enter(|| handler.poll(cx)),
+            None => handler.poll(cx),
+        };
+        let outcome = match panic::catch_unwind(AssertUnwindSafe(poll)) {
             Ok(Poll::Ready(output)) => Ok(output),
             Err(payload) => Err(panicked(name, payload)),
             Ok(Poll::Pending) if fired(this.cancel.as_mut(), cx) => Err(Error::Cancelled {

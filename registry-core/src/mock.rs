@@ -21,7 +21,7 @@ use std::any::Any;
 use std::cell::RefCell;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use parking_lot::{ReentrantMutex, ReentrantMutexGuard};
 
@@ -31,7 +31,7 @@ use crate::registry::Registry;
 /// One registry's mocks: how many are active, and the global ones.
 pub(crate) struct Mocks {
     active: AtomicUsize,
-    global: Mutex<Vec<Mocked<Box<dyn Any + Send + Sync>>>>,
+    global: Mutex<Vec<Mocked<Fake>>>,
 }
 
 struct Mocked<H> {
@@ -52,14 +52,16 @@ impl<H> Mocked<H> {
     }
 }
 
+/// A fake handler. Shared, so that a lookup takes it out of its list by reference count and
+/// clones the handler (the user's `Clone`, which may use the registry and its mocks) after
+/// letting the list go.
+type Fake = Arc<dyn Any + Send + Sync>;
+
 /// A mock taken out of its list, to be dropped after the list is released.
-enum Taken {
-    Global(#[allow(dead_code)] Mocked<Box<dyn Any + Send + Sync>>),
-    Local(#[allow(dead_code)] Mocked<Box<dyn Any>>),
-}
+struct Taken(#[allow(dead_code)] Mocked<Fake>);
 
 thread_local! {
-    static LOCAL: RefCell<Vec<Mocked<Box<dyn Any>>>> = const { RefCell::new(Vec::new()) };
+    static LOCAL: RefCell<Vec<Mocked<Fake>>> = const { RefCell::new(Vec::new()) };
 }
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
@@ -106,14 +108,14 @@ impl Drop for Mock<'_> {
                 .lock()
                 .unwrap_or_else(PoisonError::into_inner);
             let index = global.iter().position(|mocked| mocked.is(registry, id));
-            index.map(|index| Taken::Global(global.remove(index)))
+            index.map(|index| Taken(global.remove(index)))
         } else {
             // During thread teardown the list may be gone already, and the mock with it.
             LOCAL
                 .try_with(|local| {
                     let mut local = local.borrow_mut();
                     let index = local.iter().position(|mocked| mocked.is(registry, id));
-                    index.map(|index| Taken::Local(local.remove(index)))
+                    index.map(|index| Taken(local.remove(index)))
                 })
                 .ok()
                 .flatten()
@@ -173,7 +175,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
                     registry,
                     id,
                     names,
-                    handler: Box::new(handler),
+                    handler: Arc::new(handler),
                 });
             });
         }))
@@ -198,7 +200,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
                     registry,
                     id,
                     names,
-                    handler: Box::new(handler),
+                    handler: Arc::new(handler),
                 });
         }))
     }
@@ -269,29 +271,25 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     #[inline(never)]
     pub(crate) fn mocked(&self, name: &str) -> Option<F> {
         let registry = self.address();
-        // `try_with`: a lookup from another thread-local's destructor finds no thread mocks.
-        let local = LOCAL
-            .try_with(|local| {
-                local
-                    .borrow()
-                    .iter()
-                    .rev()
-                    .find(|mocked| mocked.covers(registry, name))
-                    .and_then(|mocked| mocked.handler.downcast_ref::<F>().cloned())
-            })
-            .ok()
-            .flatten();
-        local.or_else(|| {
-            let global = self
-                .mocks
-                .global
-                .lock()
-                .unwrap_or_else(PoisonError::into_inner);
-            global
+        let find = |mocks: &[Mocked<Fake>]| {
+            mocks
                 .iter()
                 .rev()
                 .find(|mocked| mocked.covers(registry, name))
-                .and_then(|mocked| mocked.handler.downcast_ref::<F>().cloned())
-        })
+                .map(|mocked| mocked.handler.clone())
+        };
+        // `try_with`: a lookup from another thread-local's destructor finds no thread mocks.
+        let local = LOCAL.try_with(|local| find(&local.borrow())).ok().flatten();
+        let fake = local.or_else(|| {
+            find(
+                &self
+                    .mocks
+                    .global
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner),
+            )
+        })?;
+        // Cloned with neither the thread's list borrowed nor the global list locked.
+        fake.downcast_ref::<F>().cloned()
     }
 }

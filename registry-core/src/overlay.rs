@@ -1,7 +1,7 @@
 //! The overlay: `#[dynamic]` names and names added at run time, in a map behind the registry's
-//! `RwLock`. Each installed handler sits in its own `Arc<Live<F, M>>`, so a call can keep the
-//! handler it started on after the lock is released and the name is replaced or removed; when
-//! that handler is retired is decided in `drain.rs`.
+//! sharded reader-writer lock. Each installed handler sits in its own `Arc<Live<F, M>>` with a
+//! hold count, so a call can keep the handler it started on after the lock is released and the
+//! name is replaced or removed; holds, retiring and dropping are in `drain.rs`.
 
 use std::any::Any;
 use std::collections::HashMap;
@@ -9,12 +9,17 @@ use std::hash::RandomState;
 use std::marker::PhantomData;
 use std::sync::{Arc, OnceLock};
 
+use crate::drain::Holds;
 use crate::error::Location;
 use crate::suggest::LiveIndex;
 
-/// The run-time names. They may come from untrusted input, so the map hashes with std's
-/// `RandomState` (SipHash-1-3 under random per-process keys): nobody can pick names that
-/// collide and turn it into a list.
+/// The run-time names. They may come from untrusted input, so the map of installed handlers
+/// hashes with foldhash under a random seed of its own (made when the map is), and the
+/// tombstones with std's `RandomState` (SipHash-1-3 under random keys): names that collide
+/// cannot be picked without knowing the seed. foldhash is the hash hashbrown uses by default;
+/// it is "minimally DoS-resistant" (its own words): a seed it never reveals, but not a
+/// cryptographic guarantee against an attacker who can time many lookups. It costs a third of
+/// SipHash on a lookup of a run-time name (BENCHMARKS.md), which is on every read path.
 ///
 /// The frozen table needs no random seed: it is built once from the names the program
 /// declares and never takes a key at run time, so an outside name can only be looked up (one
@@ -42,7 +47,7 @@ pub(crate) struct Overlay<F, M> {
 type Erased = Arc<dyn Any + Send + Sync>;
 
 /// The installed handlers by overlay key.
-type Installed = HashMap<Box<str>, Erased, RandomState>;
+type Installed = HashMap<Box<str>, Erased, foldhash::fast::RandomState>;
 
 /// The `Live<F, M>` behind a value of the map of an `Overlay<F, M>`.
 #[inline]
@@ -69,12 +74,13 @@ pub(crate) enum Current<'a, F, M> {
     Never,
 }
 
-/// One installed handler. Immutable once installed: a replacement is a new `Live`.
+/// One installed handler. Immutable once installed (but for its hold count): a replacement is
+/// a new `Live`.
 pub(crate) struct Live<F, M> {
     pub(crate) handler: F,
     /// The metadata: the declaration's, or the one given to `register_with_meta`; a
-    /// replacement keeps it.
-    pub(crate) meta: M,
+    /// replacement shares it (no `M::clone`, which is the user's code, under the lock).
+    pub(crate) meta: Arc<M>,
     /// The overlay key: the primary name (aliases of a `#[dynamic]` declaration write through
     /// to it) or the run-time name. Shared, so that "did you mean" copies the run-time names
     /// under the read lock without allocating.
@@ -83,6 +89,8 @@ pub(crate) struct Live<F, M> {
     pub(crate) location: Location,
     /// Index of the `#[dynamic]` declaration owning this name, if any.
     pub(crate) declared: Option<u32>,
+    /// Who holds it outside the lock (src/drain.rs).
+    pub(crate) holds: Holds,
 }
 
 impl<F, M> Overlay<F, M> {
@@ -131,11 +139,6 @@ impl<F: Send + Sync + 'static, M: Send + Sync + 'static> Overlay<F, M> {
         self.map.as_ref()?.get(name).map(typed)
     }
 
-    /// The installed handler of `name`, shared: a call holds it this way.
-    pub(crate) fn shared(&self, name: &str) -> Option<Arc<Live<F, M>>> {
-        self.map.as_ref()?.get(name).cloned().map(owned)
-    }
-
     pub(crate) fn insert(&mut self, live: Live<F, M>) {
         if let Some(removed) = &mut self.removed {
             removed.remove(&*live.name);
@@ -179,15 +182,6 @@ impl<F: Send + Sync + 'static, M: Send + Sync + 'static> Overlay<F, M> {
         self.iter()
             .filter(|live| live.declared.is_none())
             .map(|live| &live.name)
-    }
-
-    /// Every installed handler with the number of calls running on it (every `Arc` but the
-    /// map's own).
-    pub(crate) fn iter_held(&self) -> impl Iterator<Item = (&Live<F, M>, usize)> {
-        self.map
-            .iter()
-            .flat_map(HashMap::values)
-            .map(|value| (typed(value), Arc::strong_count(value) - 1))
     }
 
     pub(crate) fn len(&self) -> usize {

@@ -6,13 +6,13 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::changes::{ChangeKind, Hub};
-use crate::drain::{Drain, Held};
+use crate::drain::{Drain, Held, Holds};
 use crate::entry::{EntryInfo, Kind, StaticEntry};
 use crate::error::{validate_name, Error, Location, MAX_NAME_LEN};
 use crate::frozen::{Frozen, Meta, Nearby, Slot};
 use crate::overlay::{Current, Live, Overlay};
 use crate::suggest::{self, Answering};
-use crate::sync::{const_fn_unless_loom, AtomicUsize, OnceCell, Ordering, RwLock};
+use crate::sync::{const_fn_unless_loom, AtomicUsize, OnceCell, Ordering, ShardedRwLock};
 
 /// A registry of handlers of type `F`, looked up by name.
 ///
@@ -50,7 +50,7 @@ pub struct Registry<F: 'static, M: 'static = ()> {
     pub(crate) frozen: OnceCell<Result<Frozen<F, M>, Error>>,
     /// Count of run-time names (not owned by a declaration): lets a miss skip the overlay.
     pub(crate) runtime_names: AtomicUsize,
-    pub(crate) overlay: RwLock<Overlay<F, M>>,
+    pub(crate) overlay: ShardedRwLock<Overlay<F, M>>,
     /// Per-name call counts and times, recorded by `call` and `call_async` (src/invoke.rs).
     pub(crate) metrics: crate::metrics::Metrics,
     /// Retired handlers and the calls still running on them (src/drain.rs).
@@ -140,7 +140,7 @@ impl<F: 'static, M: 'static> Registry<F, M> {
                 declarations,
                 frozen: OnceCell::new(),
                 runtime_names: AtomicUsize::new(0),
-                overlay: RwLock::new(Overlay::new()),
+                overlay: ShardedRwLock::new(Overlay::new),
                 metrics: crate::metrics::Metrics::new(path),
                 drain: Drain::new(),
                 changes: Hub::new(),
@@ -231,18 +231,26 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
             });
         }
         let frozen = Frozen::build(metas)?;
-        let mut overlay = self.overlay.write();
-        for index in 0..frozen.entries.len() {
-            let meta = &frozen.entries[index];
-            if meta.dynamic {
-                overlay.insert(Live {
+        // Cloned before the lock is taken: `Clone` is the user's code.
+        let dynamic: Vec<Live<F, M>> = (0..frozen.entries.len())
+            .filter(|&index| frozen.entries[index].dynamic)
+            .map(|index| {
+                let meta = &frozen.entries[index];
+                Live {
                     handler: meta.handler.clone(),
-                    meta: meta.meta.clone(),
+                    meta: Arc::new(meta.meta.clone()),
                     name: meta.name.into(),
                     version: 0,
                     location: meta.location,
                     declared: Some(index as u32),
-                });
+                    holds: Holds::new(),
+                }
+            })
+            .collect();
+        if !dynamic.is_empty() {
+            let mut overlay = self.overlay.write();
+            for live in dynamic {
+                overlay.insert(live);
             }
         }
         Ok(frozen)
@@ -318,7 +326,8 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     }
 
     /// What `name` resolves to now, mocks aside: `fixed` reads a static name's slot, `live`
-    /// the installed handler of a `#[dynamic]` or run-time name (under the overlay's read lock).
+    /// the installed handler of a `#[dynamic]` or run-time name (held, with no lock held: it
+    /// may run the user's `Clone`).
     #[inline(always)]
     pub(crate) fn resolve<R>(
         &self,
@@ -335,14 +344,25 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         }
     }
 
-    /// Reads the installed handler of overlay key `key` under the read lock.
+    /// Reads the installed handler of overlay key `key`, held (src/drain.rs) so that `read`
+    /// runs with no lock held.
     #[cold]
     fn read_live<R>(&self, key: &str, read: impl FnOnce(&Live<F, M>) -> R) -> Option<R> {
+        let held = self.hold_key(key)?;
+        Some(read(held.live()))
+    }
+
+    /// Holds the installed handler of overlay key `key`: found and held under the read lock,
+    /// which is let go before this returns.
+    #[inline]
+    fn hold_key(&self, key: &str) -> Option<Held<'_, F, M>> {
         // No installed name is longer: hostile input is turned away before it is hashed.
         if key.len() > MAX_NAME_LEN {
             return None;
         }
-        self.overlay.read().get(key).map(read)
+        let overlay = self.overlay.read();
+        let live = overlay.get(key)?;
+        Some(Held::take(self, live))
     }
 
     /// The handler registered under `name` (a primary name or an alias) and its metadata, in
@@ -383,7 +403,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
                 let meta = &frozen.entries[slot.entry() as usize].meta;
                 (slot.handler.clone(), meta.clone())
             },
-            |live| (live.handler.clone(), live.meta.clone()),
+            |live| (live.handler.clone(), M::clone(&live.meta)),
         )
     }
 
@@ -407,12 +427,8 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
             }
             None => name,
         };
-        // No installed name is longer: hostile input is turned away before it is hashed.
-        let live = (key.len() <= MAX_NAME_LEN)
-            .then(|| self.overlay.read().shared(key))
-            .flatten();
-        match live {
-            Some(live) => Ok(Held::new(self, live)),
+        match self.hold_key(key) {
+            Some(held) => Ok(held),
             None => Err(self.not_found(name)),
         }
     }
@@ -534,8 +550,12 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
                 meta: meta.meta.clone(),
             })
             .collect();
+        // Held under the read lock, read after it: cloning the metadata is the user's code.
         let overlay = self.overlay.read();
-        entries.extend(overlay.iter_held().map(|(live, calls)| {
+        let held: Vec<Held<'_, F, M>> = overlay.iter().map(|live| Held::take(self, live)).collect();
+        drop(overlay);
+        entries.extend(held.iter().map(|held| {
+            let live = held.live();
             let declared = live.declared.map(|index| &frozen.entries[index as usize]);
             EntryInfo {
                 name: match declared {
@@ -548,11 +568,12 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
                 kind: Kind::Dynamic {
                     version: live.version,
                 },
-                in_flight: calls + self.drain.retired_in_flight(&live.name),
-                meta: live.meta.clone(),
+                // Less this listing's own hold.
+                in_flight: live.holds.count() - 1 + self.drain.retired_in_flight(&live.name),
+                meta: M::clone(&live.meta),
             }
         }));
-        drop(overlay);
+        drop(held);
         entries.sort_by(|a, b| a.name.cmp(&b.name));
         entries
     }
@@ -636,57 +657,56 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         validate_name(name).map_err(|reason| Error::invalid_name(name, reason))?;
         let frozen = self.try_frozen()?;
         let (key, declared) = self.write_target(frozen, name)?;
+        // Everything the user's code makes (`M::default`, `M::clone`) is made before the lock is
+        // taken, and what goes unused is dropped after it is let go (`spare`, declared before
+        // the guard, is dropped after it).
+        let (given, meta) = match meta {
+            NewMeta::Given(meta) => (true, meta),
+            NewMeta::Default(default) => match declared {
+                Some(index) => (false, frozen.entries[index as usize].meta.clone()),
+                None => (false, default()),
+            },
+        };
+        let mut spare = None;
+        let (name_arc, holds) = (Arc::<str>::from(key), Holds::new());
         let mut overlay = self.overlay.write();
         let version = decide(overlay.current(key))?;
-        let meta = match meta {
-            NewMeta::Given(meta) => meta,
-            NewMeta::Default(default) => match (overlay.get(key), declared) {
-                (Some(live), _) => live.meta.clone(),
-                (None, Some(index)) => frozen.entries[index as usize].meta.clone(),
-                (None, None) => default(),
-            },
+        let meta = match overlay.get(key) {
+            // A replacement keeps the installed handler's metadata.
+            Some(live) if !given => {
+                spare = Some(meta);
+                live.meta.clone()
+            }
+            _ => Arc::new(meta),
         };
         let live = Live {
             handler,
             meta,
-            name: key.into(),
+            name: name_arc,
             version,
             location,
             declared,
+            holds,
         };
         match overlay.swap(live) {
             Ok(retired) => {
-                self.drain.retire(&retired);
-                self.announce(overlay, key, ChangeKind::Replaced, version, Some(retired));
+                self.changes.post(key, ChangeKind::Replaced, version);
+                drop(overlay);
+                self.changes.flush();
+                self.retire(retired);
             }
             Err(live) => {
                 overlay.insert(live);
                 if declared.is_none() {
                     self.runtime_names.fetch_add(1, Ordering::Release);
                 }
-                self.announce(overlay, key, ChangeKind::Registered, version, None);
+                self.changes.post(key, ChangeKind::Registered, version);
+                drop(overlay);
+                self.changes.flush();
             }
         }
+        drop(spare);
         Ok(())
-    }
-
-    /// Publishes a change that has just taken effect under the overlay's write lock `overlay`:
-    /// takes its place in the change order, releases the lock, delivers the change, and lets go
-    /// of the handler it retired (dropped here unless a call still runs on it; see drain.rs).
-    fn announce<G>(
-        &self,
-        overlay: G,
-        name: &str,
-        kind: ChangeKind,
-        version: u64,
-        retired: Option<Arc<Live<F, M>>>,
-    ) {
-        let ticket = self.changes.ticket();
-        drop(overlay);
-        ticket.deliver(name, kind, version);
-        if let Some(retired) = retired {
-            self.release(retired);
-        }
     }
 
     /// Swaps the handler of a `#[dynamic]` or run-time name and returns (a clone of) the
@@ -722,32 +742,43 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     pub fn replace(&self, name: &str, handler: F) -> Result<F, Error> {
         let location = Location::caller();
         let (key, _) = self.write_target(self.try_frozen()?, name)?;
+        let holds = Holds::new();
         let mut overlay = self.overlay.write();
         let Some(slot) = overlay.get(key) else {
             drop(overlay);
             return Err(self.not_found(name));
         };
         let Some(version) = slot.version.checked_add(1) else {
+            let current = slot.version;
+            drop(overlay);
             return Err(Error::Stale {
                 name: name.to_owned(),
-                current: slot.version,
-                offered: slot.version,
+                current,
+                offered: current,
             });
         };
         let live = Live {
             handler,
             meta: slot.meta.clone(),
-            name: key.into(),
+            name: slot.name.clone(),
             version,
             location,
             declared: slot.declared,
+            holds,
         };
         let Ok(retired) = overlay.swap(live) else {
             unreachable!("`{key}` is installed: the write lock is held since it was read")
         };
-        self.drain.retire(&retired);
-        let previous = retired.handler.clone();
-        self.announce(overlay, key, ChangeKind::Replaced, version, Some(retired));
+        // Held before it is retired, so that it stays alive while its clone is made.
+        let held = Held::take(self, &retired);
+        self.changes.post(key, ChangeKind::Replaced, version);
+        drop(overlay);
+        self.changes.flush();
+        self.retire(retired);
+        // `Clone` is the user's code: no lock is held, and a panic in it lets `held` go, which
+        // drops the retired handler as if the clone had been made.
+        let previous = held.handler().clone();
+        drop(held);
         Ok(previous)
     }
 
@@ -772,16 +803,15 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         if retired.declared.is_none() {
             self.runtime_names.fetch_sub(1, Ordering::Release);
         }
-        self.drain.retire(&retired);
-        let previous = retired.handler.clone();
-        let version = retired.version;
-        self.announce(
-            overlay,
-            key,
-            ChangeKind::Unregistered,
-            version,
-            Some(retired),
-        );
+        // As in `replace`: held before it is retired, cloned with no lock held.
+        let held = Held::take(self, &retired);
+        self.changes
+            .post(key, ChangeKind::Unregistered, retired.version);
+        drop(overlay);
+        self.changes.flush();
+        self.retire(retired);
+        let previous = held.handler().clone();
+        drop(held);
         Ok(previous)
     }
 }

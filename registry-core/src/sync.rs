@@ -6,14 +6,54 @@
 #[cfg(not(loom))]
 pub(crate) use once_cell::sync::OnceCell;
 #[cfg(not(loom))]
-pub(crate) use parking_lot::{Mutex, MutexGuard, RwLock};
+pub(crate) use parking_lot::Mutex;
 #[cfg(not(loom))]
 pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[cfg(loom)]
-pub(crate) use self::model::{AtomicUsize, Condvar, Mutex, OnceCell, Ordering, RwLock};
-#[cfg(loom)]
-pub(crate) use loom::sync::MutexGuard;
+pub(crate) use self::model::{AtomicUsize, Condvar, Mutex, OnceCell, Ordering, ShardedRwLock};
+
+/// The overlay's lock: crossbeam-utils' `ShardedLock`, a reader-writer lock with one reader
+/// count per shard (8, each on its own cache line), where a thread always reads through the
+/// same shard. Readers on different threads therefore write different cache lines and scale
+/// with cores; a writer locks every shard. `ShardedLock::new` allocates, so the lock is made
+/// on first use to keep `Registry::new` a `const fn`.
+#[cfg(not(loom))]
+pub(crate) struct ShardedRwLock<T> {
+    lock: OnceCell<crossbeam_utils::sync::ShardedLock<T>>,
+    init: fn() -> T,
+}
+
+#[cfg(not(loom))]
+impl<T> ShardedRwLock<T> {
+    pub(crate) const fn new(init: fn() -> T) -> Self {
+        ShardedRwLock {
+            lock: OnceCell::new(),
+            init,
+        }
+    }
+
+    #[inline]
+    fn lock(&self) -> &crossbeam_utils::sync::ShardedLock<T> {
+        self.lock
+            .get_or_init(|| crossbeam_utils::sync::ShardedLock::new((self.init)()))
+    }
+
+    /// No code of the user runs under either guard, so a poisoned lock only means a panic in
+    /// the registry's own bookkeeping (an allocation failure): the data is still consistent.
+    #[inline]
+    pub(crate) fn read(&self) -> crossbeam_utils::sync::ShardedLockReadGuard<'_, T> {
+        self.lock()
+            .read()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    pub(crate) fn write(&self) -> crossbeam_utils::sync::ShardedLockWriteGuard<'_, T> {
+        self.lock()
+            .write()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}
 
 /// parking_lot's condition variable behind a by-value API that loom's can offer too.
 #[cfg(not(loom))]
@@ -68,12 +108,13 @@ mod model {
 
     pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
 
-    /// parking_lot's API over loom's lock: guards without poisoning.
-    pub(crate) struct RwLock<T>(loom::sync::RwLock<T>);
+    /// The overlay lock's API over loom's reader-writer lock (one lock stands for the shards:
+    /// what a model checks is that readers and writers exclude each other).
+    pub(crate) struct ShardedRwLock<T>(loom::sync::RwLock<T>);
 
-    impl<T> RwLock<T> {
-        pub(crate) fn new(value: T) -> Self {
-            RwLock(loom::sync::RwLock::new(value))
+    impl<T> ShardedRwLock<T> {
+        pub(crate) fn new(init: fn() -> T) -> Self {
+            ShardedRwLock(loom::sync::RwLock::new(init()))
         }
 
         pub(crate) fn read(&self) -> RwLockReadGuard<'_, T> {
@@ -178,4 +219,47 @@ mod model {
             }
         }
     }
+}
+
+/// The number of this thread among those that took a hold (src/drain.rs), given on first use:
+/// it picks the thread's stripe of every hold count, so that two threads rarely share one.
+#[cfg(not(loom))]
+#[inline]
+pub(crate) fn thread_number() -> usize {
+    use std::cell::Cell;
+    use std::sync::atomic::AtomicUsize as Counter;
+    static NEXT: Counter = Counter::new(0);
+    thread_local! {
+        static NUMBER: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
+    // `try_with`: a hold taken from another thread-local's destructor shares stripe 0.
+    NUMBER
+        .try_with(|number| {
+            if number.get() == usize::MAX {
+                // Relaxed: the counter only hands out distinct numbers; nothing else is ordered
+                // by it.
+                number.set(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+            }
+            number.get()
+        })
+        .unwrap_or(0)
+}
+
+/// Under loom every model thread runs on one OS thread: loom's own thread-local and a counter
+/// made afresh for each execution (so the stripes taken are the same in every execution).
+#[cfg(loom)]
+pub(crate) fn thread_number() -> usize {
+    use std::cell::Cell;
+    loom::lazy_static! {
+        static ref NEXT: AtomicUsize = AtomicUsize::new(0);
+    }
+    loom::thread_local! {
+        static NUMBER: Cell<usize> = Cell::new(usize::MAX);
+    }
+    NUMBER.with(|number| {
+        if number.get() == usize::MAX {
+            number.set(NEXT.fetch_add(1, Ordering::Relaxed));
+        }
+        number.get()
+    })
 }
