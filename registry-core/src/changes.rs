@@ -24,9 +24,10 @@ use std::fmt;
 use std::sync::{Arc, Weak};
 use std::time::{Duration, Instant};
 
-use event_listener::{Event, EventListener, Listener};
+use std::future::poll_fn;
+use std::task::{Poll, Waker};
 
-use crate::sync::{const_fn_unless_loom, Mutex};
+use crate::sync::{const_fn_unless_loom, Condvar, Mutex};
 
 /// How many changes a subscriber may fall behind before the oldest are dropped, for
 /// [`Registry::subscribe`](crate::Registry::subscribe).
@@ -135,7 +136,8 @@ pub struct Changes {
 
 struct Queue {
     state: Mutex<QueueState>,
-    ready: Event,
+    /// Wakes a receiver blocked in `recv_timeout`.
+    ready: Condvar,
 }
 
 struct QueueState {
@@ -146,51 +148,62 @@ struct QueueState {
     first_missed: u64,
     /// The registry is gone: nothing more will come.
     closed: bool,
+    /// The task waiting in `recv`, woken after every lock of the registry is let go.
+    waker: Option<Waker>,
 }
 
 impl Changes {
     /// The next change if one is waiting, without blocking.
     pub fn try_recv(&mut self) -> Option<Change> {
-        self.queue.take().ok()
+        self.queue.state.lock().take().ok()
     }
 
     /// The next change, waiting for one at most `timeout`; `None` if none came in time or the
     /// registry is gone.
     pub fn recv_timeout(&mut self, timeout: Duration) -> Option<Change> {
-        let deadline = Instant::now().checked_add(timeout);
+        let now = Instant::now();
+        let deadline = now
+            .checked_add(timeout)
+            .or_else(|| now.checked_add(Duration::from_secs(u64::from(u32::MAX))))?;
+        let mut state = self.queue.state.lock();
         loop {
-            let listener = match self.next_or_listen() {
-                Ok(change) => return change,
-                Err(listener) => listener,
-            };
-            match deadline {
-                Some(deadline) => listener.wait_deadline(deadline)?,
-                None => listener.wait(),
+            match state.take() {
+                Ok(change) => return Some(change),
+                Err(Closed(true)) => return None,
+                Err(Closed(false)) if Instant::now() >= deadline => return None,
+                Err(Closed(false)) => {
+                    // Looked at and waited on under the same lock: a delivery in between is
+                    // not missed.
+                    state = self.queue.ready.wait_until(state, deadline).0;
+                }
             }
         }
     }
 
     /// The next change, waiting as long as it takes; `None` once the registry is dropped.
     /// Works on any async runtime; wrap it in the runtime's timeout to bound the wait.
+    ///
+    /// The task is woken with no registry lock held: its waker may use the registry.
     pub async fn recv(&mut self) -> Option<Change> {
-        loop {
-            match self.next_or_listen() {
-                Ok(change) => return change,
-                Err(listener) => listener.await,
+        poll_fn(|cx| {
+            let mut state = self.queue.state.lock();
+            match state.take() {
+                Ok(change) => Poll::Ready(Some(change)),
+                Err(Closed(true)) => Poll::Ready(None),
+                Err(Closed(false)) => {
+                    // Registered under the lock the delivery takes: it cannot be missed. The
+                    // waker replaced, if any, is dropped after the lock is let go.
+                    let previous = match &state.waker {
+                        Some(waker) if waker.will_wake(cx.waker()) => None,
+                        _ => state.waker.replace(cx.waker().clone()),
+                    };
+                    drop(state);
+                    drop(previous);
+                    Poll::Pending
+                }
             }
-        }
-    }
-
-    /// The next change (`None` once the registry is gone), or, when none is waiting, a
-    /// listener that wakes on the next delivery. It listens before looking, so a change
-    /// delivered in between still wakes it.
-    fn next_or_listen(&self) -> Result<Option<Change>, EventListener> {
-        let listener = self.queue.ready.listen();
-        match self.queue.take() {
-            Ok(change) => Ok(Some(change)),
-            Err(Closed(true)) => Ok(None),
-            Err(Closed(false)) => Err(listener),
-        }
+        })
+        .await
     }
 
     /// How many changes this subscriber can fall behind before it lags.
@@ -213,25 +226,27 @@ impl fmt::Debug for Changes {
 /// Nothing to receive; `true` when nothing ever will be.
 struct Closed(bool);
 
-impl Queue {
-    fn take(&self) -> Result<Change, Closed> {
-        let mut state = self.state.lock();
-        if state.missed > 0 {
+impl QueueState {
+    fn take(&mut self) -> Result<Change, Closed> {
+        if self.missed > 0 {
             let lagged = Change {
                 name: Arc::from(""),
                 kind: ChangeKind::Lagged {
-                    missed: state.missed,
+                    missed: self.missed,
                 },
                 version: 0,
-                seq: state.first_missed,
+                seq: self.first_missed,
             };
-            state.missed = 0;
+            self.missed = 0;
             return Ok(lagged);
         }
-        state.changes.pop_front().ok_or(Closed(state.closed))
+        self.changes.pop_front().ok_or(Closed(self.closed))
     }
+}
 
-    fn push(&self, change: Change) {
+impl Queue {
+    /// Queues `change`; the task to wake, once every lock is let go.
+    fn push(&self, change: Change) -> Option<Waker> {
         let mut state = self.state.lock();
         if state.changes.len() == state.capacity {
             let dropped = state
@@ -244,11 +259,20 @@ impl Queue {
             state.missed += 1;
         }
         state.changes.push_back(change);
+        let waker = state.waker.take();
+        drop(state);
+        self.ready.notify_all();
+        waker
     }
 
-    fn close(&self) {
-        self.state.lock().closed = true;
-        self.ready.notify(usize::MAX);
+    /// Nothing more will come; the task to wake.
+    fn close(&self) -> Option<Waker> {
+        let mut state = self.state.lock();
+        state.closed = true;
+        let waker = state.waker.take();
+        drop(state);
+        self.ready.notify_all();
+        waker
     }
 }
 
@@ -295,8 +319,9 @@ impl Hub {
                 missed: 0,
                 first_missed: 0,
                 closed: false,
+                waker: None,
             }),
-            ready: Event::new(),
+            ready: Condvar::new(),
         });
         let mut subscribers = self.subscribers.lock();
         let from = {
@@ -332,7 +357,14 @@ impl Hub {
     /// Delivers every change posted so far, in order, then wakes the subscribers it reached
     /// with no lock held.
     pub(crate) fn flush(&self) {
-        let mut woken: Vec<Arc<Queue>> = Vec::new();
+        self.deliver().wake();
+    }
+
+    /// Delivers every change posted so far, in order; the subscribers to wake once the caller
+    /// has let every lock go.
+    #[must_use = "the subscribers reached must be woken"]
+    pub(crate) fn deliver(&self) -> Wakers {
+        let mut woken: Vec<Waker> = Vec::new();
         let mut subscribers = self.subscribers.lock();
         loop {
             let Some(change) = self.outbox.lock().pending.pop_front() else {
@@ -341,10 +373,7 @@ impl Hub {
             subscribers.retain(|subscriber| match subscriber.queue.upgrade() {
                 Some(queue) => {
                     if change.seq >= subscriber.from {
-                        queue.push(change.clone());
-                        if !woken.iter().any(|seen| Arc::ptr_eq(seen, &queue)) {
-                            woken.push(queue);
-                        }
+                        woken.extend(queue.push(change.clone()));
                     }
                     true
                 }
@@ -352,8 +381,27 @@ impl Hub {
             });
         }
         drop(subscribers);
-        for queue in woken {
-            queue.ready.notify(usize::MAX);
+        Wakers(woken)
+    }
+}
+
+/// Tasks to wake once every lock of the registry is let go.
+pub(crate) struct Wakers(pub(crate) Vec<Waker>);
+
+impl Wakers {
+    /// Wakes every task. A waker is the user's code and may use the registry; if one panics,
+    /// the others are still woken, then the first panic goes on to the caller.
+    pub(crate) fn wake(self) {
+        let mut panicked = None;
+        for waker in self.0 {
+            if let Err(payload) =
+                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()))
+            {
+                panicked.get_or_insert(payload);
+            }
+        }
+        if let Some(payload) = panicked {
+            std::panic::resume_unwind(payload);
         }
     }
 }
@@ -366,9 +414,7 @@ impl Drop for Hub {
             .iter()
             .filter_map(|subscriber| subscriber.queue.upgrade())
             .collect();
-        for queue in queues {
-            queue.close();
-        }
+        Wakers(queues.iter().filter_map(|queue| queue.close()).collect()).wake();
     }
 }
 

@@ -45,15 +45,15 @@
 
 use std::future::{poll_fn, Future};
 use std::panic::{self, AssertUnwindSafe};
-use std::pin::{pin, Pin};
+use std::pin::pin;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use event_listener::Event;
+use std::task::Waker;
 
-use crate::changes::ChangeKind;
+use crate::changes::{ChangeKind, Wakers};
 use crate::error::Error;
 use crate::overlay::Live;
 use crate::registry::Registry;
@@ -137,9 +137,8 @@ impl Holds {
 /// The drain bookkeeping of one registry.
 pub(crate) struct Drain<F, M> {
     state: Mutex<Retired<F, M>>,
+    /// Wakes blocked waiters after every removal of a record.
     done: Condvar,
-    /// Wakes async waiters; notified together with `done`.
-    event: Event,
 }
 
 /// Retired handlers not dropped yet.
@@ -147,6 +146,8 @@ struct Retired<F, M> {
     /// How many handlers were ever retired: a waiter waits only for those retired before it.
     count: u64,
     records: Vec<Record<F, M>>,
+    /// Async waiters, woken (with no lock held) after every removal of a record.
+    wakers: Vec<Waker>,
 }
 
 struct Record<F, M> {
@@ -185,9 +186,9 @@ impl<F, M> Drain<F, M> {
                 state: Mutex::new(Retired {
                     count: 0,
                     records: Vec::new(),
+                    wakers: Vec::new(),
                 }),
                 done: Condvar::new(),
-                event: Event::new(),
             }
         }
     }
@@ -234,12 +235,13 @@ impl<F, M> Drain<F, M> {
 
     /// The retired handler of record `nth` has been dropped and announced: forget it and wake
     /// the waiters.
-    fn finished(&self, nth: u64) {
+    fn finished(&self, nth: u64) -> Wakers {
         let mut state = self.state.lock();
         state.records.retain(|record| record.nth != nth);
+        let wakers = std::mem::take(&mut state.wakers);
         drop(state);
         self.done.notify_all();
-        self.event.notify(usize::MAX);
+        Wakers(wakers)
     }
 
     /// Holds still taken on retired handlers of `name`.
@@ -284,26 +286,24 @@ impl<F, M> Drain<F, M> {
         deadline: D,
     ) -> Result<(), usize> {
         let mut deadline = pin!(deadline);
-        loop {
-            // Listen before looking, so a removal in between still wakes us.
-            let mut listener = self.event.listen();
-            if self.state.lock().blocking(name, before).is_none() {
-                return Ok(());
-            }
-            let woken = poll_fn(|cx| {
-                if Pin::new(&mut listener).poll(cx).is_ready() {
-                    Poll::Ready(true)
-                } else if deadline.as_mut().poll(cx).is_ready() {
-                    Poll::Ready(false)
-                } else {
-                    Poll::Pending
+        poll_fn(|cx| {
+            {
+                // Looked at and registered under the lock a removal takes: not missed.
+                let mut state = self.state.lock();
+                if state.blocking(name, before).is_none() {
+                    return Poll::Ready(Ok(()));
                 }
-            })
-            .await;
-            if !woken {
-                return self.state.lock().blocking(name, before).map_or(Ok(()), Err);
+                if !state.wakers.iter().any(|waker| waker.will_wake(cx.waker())) {
+                    state.wakers.push(cx.waker().clone());
+                }
             }
-        }
+            // The deadline is the caller's future: polled with no lock held.
+            if deadline.as_mut().poll(cx).is_ready() {
+                return Poll::Ready(self.state.lock().blocking(name, before).map_or(Ok(()), Err));
+            }
+            Poll::Pending
+        })
+        .await
     }
 }
 
@@ -460,8 +460,12 @@ impl<F: 'static, M: 'static> Registry<F, M> {
             self.metrics.forget(&name);
         }
         self.changes.post(&name, ChangeKind::Drained, version);
-        self.changes.flush();
-        self.drain.finished(nth);
+        // Delivered before the waiters are let go (`drained` means announced too); the tasks
+        // are woken last, with no lock held.
+        let subscribers = self.changes.deliver();
+        let waiters = self.drain.finished(nth);
+        waiters.wake();
+        subscribers.wake();
     }
 
     /// A retired handler's (or its metadata's) `Drop` panicked: the panic is contained, logged

@@ -692,8 +692,9 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
             Ok(retired) => {
                 self.changes.post(key, ChangeKind::Replaced, version);
                 drop(overlay);
-                self.changes.flush();
+                // Retired before subscribers are woken: a panicking waker loses nothing.
                 self.retire(retired);
+                self.changes.flush();
             }
             Err(live) => {
                 overlay.insert(live);
@@ -773,8 +774,8 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         let held = Held::take(self, &retired);
         self.changes.post(key, ChangeKind::Replaced, version);
         drop(overlay);
-        self.changes.flush();
         self.retire(retired);
+        self.changes.flush();
         // `Clone` is the user's code: no lock is held, and a panic in it lets `held` go, which
         // drops the retired handler as if the clone had been made.
         let previous = held.handler().clone();
@@ -808,8 +809,8 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         self.changes
             .post(key, ChangeKind::Unregistered, retired.version);
         drop(overlay);
-        self.changes.flush();
         self.retire(retired);
+        self.changes.flush();
         let previous = held.handler().clone();
         drop(held);
         Ok(previous)
