@@ -136,7 +136,7 @@ fn overlay_get_allocates_nothing() {
     }
     // A thread's first read of the overlay registers it with the sharded lock (crossbeam-utils
     // numbers each thread once, in a table that may grow): once per thread, not per lookup.
-    assert_eq!(registry.get(&hits[0]), Some(0));
+    assert_eq!(registry.get(hits[0]), Some(0));
     let count = allocations(|| {
         for _ in 0..10 {
             for (index, name) in hits.iter().enumerate() {
