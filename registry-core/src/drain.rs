@@ -477,7 +477,11 @@ impl<F: 'static, M: 'static> Registry<F, M> {
             name,
             "the drop of a retired handler of `{name}` or of its metadata panicked; the panic was contained"
         );
-        let _ = declared;
+        let key = match declared {
+            Some(index) => crate::metrics::Key::Declared(self.declared_name(index)),
+            None => crate::metrics::Key::Runtime(name),
+        };
+        self.metrics.drop_panicked(key);
     }
 }
 

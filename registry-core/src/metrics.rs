@@ -201,6 +201,13 @@ impl Metrics {
         counters(&mut self.thread().table.lock(), key).denied += 1;
     }
 
+    /// Counts a panic of `key` outside any call: the drop of a retired handler or of its
+    /// metadata panicked (contained by the drain), counted as a panic of the name.
+    #[cold]
+    pub(crate) fn drop_panicked(&self, key: Key<'_>) {
+        counters(&mut self.thread().table.lock(), key).panics += 1;
+    }
+
     /// Static calls of declaration `entry` running now, as the threads' counters add up (a
     /// snapshot racing a call that ends on another thread may be off by that call).
     pub(crate) fn running(&self, entry: u32) -> usize {
