@@ -382,7 +382,7 @@ fn concurrent_register_of_one_name() {
 #[test]
 fn get_as_mismatch_races_unregister() {
     static SMALL: fn() -> u8 = || 8;
-    let runs = explore("get_as_mismatch_races_unregister", None, || {
+    let runs = explore("get_as_mismatch_races_unregister", Some(6), || {
         let registry = Arc::new(Registry::<AnyHandler>::new());
         registry.register("flip", AnyHandler::new(&SMALL)).unwrap();
         let remover = {
@@ -525,7 +525,7 @@ fn drain_call_races_replace_and_drained() {
 /// handler last drops it, once, and `drained` waits for both calls.
 #[test]
 fn drain_two_calls_race_unregister() {
-    let runs = explore("drain_two_calls_race_unregister", None, || {
+    let runs = explore("drain_two_calls_race_unregister", Some(5), || {
         let registry = Arc::new(Registry::<Owned>::new());
         let drops = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
         let running = Arc::new(AtomicBool::new(false));
@@ -569,4 +569,72 @@ impl From<registry_core::ChangeKind> for Kind2 {
             _ => Kind2::Other,
         }
     }
+}
+
+/// A handler whose `Clone` (the user's code, run by `get` and by `replace` with no lock held)
+/// asserts that the registry's copy has not been dropped yet; only that copy counts its drop.
+struct Tracked {
+    answer: u32,
+    drops: Arc<loom::sync::atomic::AtomicUsize>,
+    original: bool,
+}
+
+impl Clone for Tracked {
+    fn clone(&self) -> Self {
+        assert_eq!(
+            self.drops.load(Ordering::SeqCst),
+            0,
+            "cloned after the registry dropped it"
+        );
+        Tracked {
+            answer: self.answer,
+            drops: Arc::clone(&self.drops),
+            original: false,
+        }
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if self.original {
+            self.drops.fetch_add(1, Ordering::SeqCst);
+        }
+    }
+}
+
+/// The read path of `get`: a lookup holds the handler under the read lock and clones it after
+/// letting the lock go, racing a `replace` (whose own clone of the previous handler is made the
+/// same way) and `drained`. No clone ever runs on a dropped handler, the old handler is dropped
+/// exactly once, and `drained` returns only after that drop.
+#[test]
+fn get_clone_races_replace_and_drained() {
+    let runs = explore("get_clone_races_replace_and_drained", None, || {
+        let registry = Arc::new(Registry::<Tracked>::new());
+        let old_drops = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+        let new_drops = Arc::new(loom::sync::atomic::AtomicUsize::new(0));
+        let tracked = |answer, drops: &Arc<loom::sync::atomic::AtomicUsize>| Tracked {
+            answer,
+            drops: Arc::clone(drops),
+            original: true,
+        };
+        registry.register("x", tracked(0, &old_drops)).unwrap();
+
+        let reader = {
+            let registry = Arc::clone(&registry);
+            thread::spawn(move || registry.get("x").map(|tracked| tracked.answer))
+        };
+        let previous = registry.replace("x", tracked(1, &new_drops)).unwrap();
+        assert_eq!(previous.answer, 0);
+        drop(previous);
+        registry
+            .drained("x", std::time::Duration::from_secs(3600))
+            .unwrap();
+        assert_eq!(old_drops.load(Ordering::SeqCst), 1, "drained before the drop");
+
+        let seen = reader.join().unwrap();
+        assert!(seen == Some(0) || seen == Some(1), "the reader saw {seen:?}");
+        assert_eq!(old_drops.load(Ordering::SeqCst), 1, "dropped exactly once");
+        assert_eq!(new_drops.load(Ordering::SeqCst), 0);
+    });
+    assert!(runs > 1);
 }
