@@ -31,10 +31,12 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     ///   unless metrics are switched off with [`set_metrics`](Registry::set_metrics).
     /// - No registry lock is held while `f` runs: a slow handler delays no lookup, registration
     ///   or other call, and a handler may itself register, replace or call handlers.
-    /// - `f` gets the handler by reference, so calling a static name writes no shared memory,
-    ///   whatever `F` is (an `Arc` is not cloned). A `#[dynamic]` or run-time handler is kept
-    ///   alive for the call: if it is replaced or removed meanwhile, the call finishes on it and
-    ///   the registry drops it afterwards (see [`drained`](Registry::drained)); it counts in
+    /// - `f` gets the handler by reference, so a call writes no memory shared with other
+    ///   callers, whatever `F` is (an `Arc` is not cloned). A static name's handler is borrowed
+    ///   from the frozen table. A `#[dynamic]` or run-time handler is held for the call by
+    ///   raising this thread's stripe of its hold count (a cache line no other thread writes):
+    ///   if it is replaced or removed meanwhile, the call finishes on it and the registry drops
+    ///   it afterwards (see [`drained`](Registry::drained)); it counts in
     ///   [`EntryInfo::in_flight`](crate::EntryInfo::in_flight) until then.
     ///
     /// ```

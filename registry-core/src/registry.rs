@@ -26,9 +26,14 @@ use crate::sync::{const_fn_unless_loom, AtomicUsize, OnceCell, Ordering, Sharded
 ///
 /// Names declared with `#[handler]` are frozen into an immutable table on first use (or by
 /// [`freeze`](Registry::freeze)): looking them up takes no lock, writes no shared memory and
-/// allocates nothing. `#[dynamic]` handlers and names added at run time live in a small
-/// lock-guarded overlay that can replace, add and remove entries; a registry with no run-time
-/// names never touches that lock on a miss.
+/// allocates nothing. `#[dynamic]` handlers and names added at run time live in an overlay
+/// that can replace, add and remove entries, behind a reader-writer lock with a reader count
+/// per shard: a lookup writes only its own thread's shard and its own thread's stripe of the
+/// handler's hold count, never a cache line another reader writes, so reads of dynamic names
+/// scale with cores too (writers lock every shard). A registry with no run-time names never
+/// touches that lock on a miss. No code of yours (`Clone`, `Default`, `Drop` of handlers and
+/// metadata, checks, wakers) runs while a lock of the registry is held: any of it may use the
+/// registry.
 ///
 /// Names from untrusted input are safe to look up and to register: the overlay hashes with a
 /// randomly seeded hasher (colliding names cannot be chosen), the frozen table never takes a
@@ -300,7 +305,12 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     /// The handler registered under `name` (a primary name or an alias).
     ///
     /// For declared, non-dynamic names this takes no lock, performs no atomic read-modify-write
-    /// and allocates nothing; so does a miss while no name has been added at run time.
+    /// and allocates nothing; so does a miss while no name has been added at run time. For
+    /// `#[dynamic]` and run-time names it reads through its thread's shard of the overlay's
+    /// lock, holds the handler and clones it with the lock let go: no cache line shared with
+    /// other readers is written, unless the clone itself writes one, as cloning an
+    /// `Arc<dyn Fn..>` does (its count is shared): for owned handlers on a hot path, use
+    /// [`call`](Registry::call), which lends the handler by reference.
     ///
     /// # Panics
     /// If the registry cannot be frozen (duplicate names among its declarations): the panic

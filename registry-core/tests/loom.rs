@@ -184,7 +184,7 @@ fn replace_races_lookup_and_lazy_freeze() {
 /// sees only grow.
 #[test]
 fn versioned_installs_race() {
-    let runs = explore("versioned_installs_race", None, || {
+    let runs = explore("versioned_installs_race", Some(4), || {
         with_linked(|registry| {
             registry.freeze().unwrap();
             let older = thread::spawn(move || registry.register_versioned("dyn", 1, h1));
@@ -217,7 +217,7 @@ fn versioned_installs_race() {
 /// each call returns the handler it really removed, and nothing is lost twice.
 #[test]
 fn replace_races_unregister() {
-    let runs = explore("replace_races_unregister", None, || {
+    let runs = explore("replace_races_unregister", Some(5), || {
         with_linked(|registry| {
             registry.freeze().unwrap();
             let replacer = thread::spawn(move || registry.replace("dyn", h1).map(|f| f()));
