@@ -317,3 +317,70 @@ mod versioned_case {
         assert_eq!(R.get("fresh").unwrap()(1), 10);
     }
 }
+
+mod restore_case {
+    use super::*;
+    use handler_registry::ChangeKind;
+    declare!(S);
+
+    /// Identity, replaceable and restorable.
+    #[handler("id", registry = S, aliases = ["same"])]
+    #[dynamic]
+    fn id(x: i64) -> i64 {
+        x
+    }
+
+    #[handler("fixed", registry = S)]
+    fn fixed(x: i64) -> i64 {
+        x
+    }
+
+    #[test]
+    fn restore_installs_the_declared_handler_as_a_new_version() {
+        let mut changes = S.subscribe();
+        S.replace("id", add_one).unwrap();
+        assert_eq!(S.get("id").unwrap()(5), 6);
+        // Through an alias too: it writes through to the primary name.
+        assert_eq!(S.restore("same"), Ok(2));
+        assert_eq!(S.get("id").unwrap()(5), 5);
+        let version = S.entries().into_iter().find(|e| e.name() == "id").unwrap();
+        assert_eq!(version.kind(), Kind::Dynamic { version: 2 });
+
+        S.unregister("id").unwrap();
+        assert!(S.get("id").is_none());
+        assert_eq!(S.restore("id"), Ok(3));
+        assert_eq!(S.get("same").unwrap()(7), 7);
+
+        let seen: Vec<(ChangeKind, u64)> = std::iter::from_fn(|| changes.try_recv())
+            .map(|change| (change.kind(), change.version()))
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                (ChangeKind::Replaced, 1),
+                (ChangeKind::Drained, 0),
+                (ChangeKind::Replaced, 2),
+                (ChangeKind::Drained, 1),
+                (ChangeKind::Unregistered, 2),
+                (ChangeKind::Drained, 2),
+                (ChangeKind::Registered, 3),
+            ]
+        );
+    }
+
+    #[test]
+    fn restore_refuses_names_without_a_dynamic_declaration() {
+        assert!(matches!(S.restore("fixed"), Err(Error::NotDynamic { .. })));
+        assert!(matches!(
+            S.restore("nowhere"),
+            Err(Error::NotDeclared { name, .. }) if name == "nowhere"
+        ));
+        let plain: Registry<Op> = Registry::new();
+        plain.register("runtime", negate).unwrap();
+        assert!(matches!(
+            plain.restore("runtime"),
+            Err(Error::NotDeclared { .. })
+        ));
+        assert_eq!(plain.get("runtime").unwrap()(3), -3, "nothing changed");
+    }
+}

@@ -341,6 +341,13 @@ pub enum Error {
         /// Calls still running on retired handlers of the name when the wait ended.
         in_flight: usize,
     },
+    /// [`Registry::restore`](crate::Registry::restore) of a name that no `#[dynamic]`
+    /// declaration holds: there is no declared handler to go back to.
+    #[non_exhaustive]
+    NotDeclared {
+        /// The name given.
+        name: String,
+    },
     /// [`Registry::drained`](crate::Registry::drained) (or `drained_async`) was called from
     /// inside a call running on a retired handler of the same name: the wait would never end,
     /// since that call is one it waits for.
@@ -510,6 +517,10 @@ impl fmt::Display for Error {
                     "`{name}` did not drain in time: {in_flight} {calls} still running on a retired handler; wait longer or make its calls finish (a timeout on `call_async`)"
                 )
             }
+            Error::NotDeclared { name } => write!(
+                f,
+                "`{name}` has no `#[dynamic]` declaration to restore; only a name declared with `#[handler(..)]` and `#[dynamic]` can go back to its declared handler"
+            ),
             Error::DrainDeadlock { name } => write!(
                 f,
                 "`{name}` cannot be drained from a call running on one of its retired handlers: the wait would never end, since that call is one it waits for; wait from outside the handler"

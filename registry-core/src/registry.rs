@@ -793,6 +793,62 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         Ok(previous)
     }
 
+    /// Installs the declared handler (and declared metadata) of a `#[dynamic]` name again, as
+    /// a new version: one past the installed one, or past the one it was removed at. Returns
+    /// the version installed. Subscribers see it as a `Replaced` change (or `Registered`, if
+    /// the name had been removed); a handler it replaces drains as with
+    /// [`replace`](Registry::replace).
+    ///
+    /// This is how a name driven from outside (a configuration store, an operator's switch)
+    /// goes back to what the program declared when the override is withdrawn.
+    ///
+    /// # Errors
+    /// - [`Error::NotDeclared`] for a name no `#[dynamic]` declaration holds (a run-time name,
+    ///   an unknown name), [`Error::NotDynamic`] for a static name;
+    /// - [`Error::Stale`] if the version cannot grow past `u64::MAX`;
+    /// - the error of [`freeze`](Registry::freeze) if the registry cannot be frozen.
+    #[track_caller]
+    pub fn restore(&self, name: &str) -> Result<u64, Error> {
+        let location = Location::caller();
+        let frozen = self.try_frozen()?;
+        let index = match self.write_target(frozen, name)? {
+            (_, Some(index)) => index as usize,
+            (_, None) => {
+                return Err(Error::NotDeclared {
+                    name: name.to_owned(),
+                })
+            }
+        };
+        // Cloned with no lock held: `Clone` is the user's code.
+        let declared = &frozen.entries[index];
+        let (handler, meta) = (declared.handler.clone(), declared.meta.clone());
+        let installed = std::cell::Cell::new(0);
+        self.install(
+            name,
+            location,
+            |current| {
+                let last = match current {
+                    Current::Installed(live) => live.version,
+                    Current::Removed(last) => last,
+                    Current::Never => {
+                        installed.set(0);
+                        return Ok(0);
+                    }
+                };
+                let version = last.checked_add(1).ok_or(Error::Stale {
+                    name: name.to_owned(),
+                    current: last,
+                    offered: last,
+                })?;
+                installed.set(version);
+                Ok(version)
+            },
+            handler,
+            NewMeta::Given(meta),
+        )?;
+        Ok(installed.get())
+    }
+
     /// Removes a `#[dynamic]` or run-time name and returns (a clone of) its handler. A
     /// `#[dynamic]` name can be added back with [`register`](Registry::register).
     ///
