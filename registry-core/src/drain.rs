@@ -6,8 +6,8 @@
 //!   `call`/`call_async`, a `get` cloning it, `entries` cloning its metadata, a writer cloning
 //!   the handler it replaced) first takes a [`Held`]: under the overlay's read (or write) lock,
 //!   it adds one to its own thread's stripe of the handler's hold count ([`Holds`]), then lets
-//!   the lock go. Each stripe sits alone on a cache-line pair, so holds taken on different
-//!   threads write different lines: reads of dynamic names scale with cores. A hold is given
+//!   the lock go. Each stripe sits alone in 256 bytes, so holds taken on different threads
+//!   write different lines: reads of dynamic names scale with cores. A hold is given
 //!   back to the stripe it was taken from, on whichever thread it ends.
 //! - **Retiring.** `replace`, `register_versioned` (over an installed handler) and
 //!   `unregister` take the handler's `Arc<Live<F, M>>` out of the overlay under its write lock,
@@ -62,19 +62,24 @@ use crate::sync::{const_fn_unless_loom, thread_number, AtomicUsize, Condvar, Mut
 /// Set in every stripe of a retired handler's hold count.
 const RETIRED: usize = 1 << (usize::BITS - 1);
 
-/// One stripe of a hold count, alone on a cache-line pair (the prefetcher pulls lines in
-/// pairs), so that holds taken on two threads never write one line.
-#[repr(align(128))]
+/// One stripe of a hold count, alone in 256 bytes, so that holds taken on two threads never
+/// write one line nor neighbouring ones: with 128 bytes (a cache-line pair), two threads on
+/// stripes 0 and 1 ran 1.5x slower per lookup than one thread on this project's Xeon, as if a
+/// prefetcher pulled the neighbour's line away (BENCHMARKS.md); with 256 they scale.
+#[repr(align(256))]
 struct Stripe(AtomicUsize);
 
-/// How many stripes a hold count has: twice the cores (so threads numbered in turn rarely
-/// share one), a power of two from 2 to 64.
+/// How many stripes a hold count has: twice the cores, a power of two from 4 to 16 (256 bytes
+/// each: 1 KiB per installed handler on 2 cores, 4 KiB from 8 cores up). Threads are numbered
+/// from 0 with the numbers of exited threads reused (src/sync.rs), so as long as no more
+/// threads than stripes take holds, no two of them share one; past 16, threads share stripes
+/// two or more to one, which costs when they hold the same handler at the same time.
 #[cfg(not(loom))]
 fn stripes() -> usize {
     static STRIPES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *STRIPES.get_or_init(|| {
         let cores = std::thread::available_parallelism().map_or(4, std::num::NonZero::get);
-        (cores * 2).next_power_of_two().clamp(2, 64)
+        (cores * 2).next_power_of_two().clamp(4, 16)
     })
 }
 
@@ -371,6 +376,7 @@ impl<'a, F: 'static, M: 'static> Held<'a, F, M> {
 }
 
 impl<F: 'static, M: 'static> Drop for Held<'_, F, M> {
+    #[inline]
     fn drop(&mut self) {
         let addr = self.live.as_ptr() as usize;
         // SAFETY: as in `live`; nothing reads the `Live` after this decrement, unless the
@@ -379,9 +385,7 @@ impl<F: 'static, M: 'static> Drop for Held<'_, F, M> {
         // Release: the use of the handler happens before whoever drops it sees the hold gone
         // (their `fetch_or` or `load`, Acquire).
         if stripe.0.fetch_sub(1, Ordering::Release) & RETIRED != 0 {
-            if let Some((nth, live)) = self.registry.drain.settle(addr) {
-                self.registry.dispose(nth, live);
-            }
+            self.registry.settle(addr);
         }
     }
 }
@@ -434,6 +438,15 @@ fn waits_for_itself(registry: usize, name: &str) -> bool {
 }
 
 impl<F: 'static, M: 'static> Registry<F, M> {
+    /// A hold on the retired handler at `addr` was given back: drops it if it was the last.
+    #[cold]
+    #[inline(never)]
+    fn settle(&self, addr: usize) {
+        if let Some((nth, live)) = self.drain.settle(addr) {
+            self.dispose(nth, live);
+        }
+    }
+
     /// Retires a handler just taken out of the overlay (no lock held), dropping it at once if
     /// nothing holds it.
     pub(crate) fn retire(&self, live: Arc<Live<F, M>>) {

@@ -32,16 +32,24 @@ fn handler(key: &Key<'_>) -> SharedString {
     }
 }
 
-/// A finished call.
-pub(crate) fn finished(registry: &'static str, key: &Key<'_>, panicked: bool, elapsed: Duration) {
+/// A finished call, with its time if it was timed (with this feature every call is: see
+/// src/metrics.rs).
+pub(crate) fn finished(
+    registry: &'static str,
+    key: &Key<'_>,
+    panicked: bool,
+    elapsed: Option<Duration>,
+) {
     let name = handler(key);
     counter!("handler_calls_total", "handler" => name.clone(), "registry" => registry).increment(1);
     if panicked {
         counter!("handler_panics_total", "handler" => name.clone(), "registry" => registry)
             .increment(1);
     }
-    histogram!("handler_duration_seconds", "handler" => name, "registry" => registry)
-        .record(elapsed.as_secs_f64());
+    if let Some(elapsed) = elapsed {
+        histogram!("handler_duration_seconds", "handler" => name, "registry" => registry)
+            .record(elapsed.as_secs_f64());
+    }
 }
 
 /// A call refused by its check.

@@ -14,7 +14,7 @@ use tracing::Instrument;
 
 use crate::drain::Held;
 use crate::error::Error;
-use crate::metrics::{Key, Metrics, Stats, Timer};
+use crate::metrics::{Declarations, Metrics, Stats, Timer};
 use crate::registry::Registry;
 
 impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registry<F, M> {
@@ -320,12 +320,22 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     /// [`set_metrics`](Registry::set_metrics)); the snapshot adds them up, one thread at a time,
     /// so calls finishing meanwhile may or may not be included.
     ///
+    /// What it promises, for the calls made while metrics were on:
+    /// - [`calls`](Stats::calls), [`panics`](Stats::panics) and [`denied`](Stats::denied) are
+    ///   exact;
+    /// - [`total_time`](Stats::total_time) and [`max_time`](Stats::max_time) are exact for names
+    ///   added at run time and `#[dynamic]` names, and for every name with the `metrics`
+    ///   feature. For static names they come from a sample: each thread times its first call of
+    ///   the name after a [`reset_stats`](Registry::reset_stats) and then one call in 64;
+    ///   `total_time` is the sample's total scaled up to every call, `max_time` the longest
+    ///   call of the sample.
+    ///
     /// # Panics
     /// If the registry cannot be frozen, as [`get`](Registry::get).
     #[track_caller]
     pub fn stats(&self) -> Vec<Stats> {
         self.frozen();
-        self.metrics.snapshot()
+        self.metrics.snapshot(self)
     }
 
     /// Sets every name's metrics back to zero, as if no call had been made: a test can then
@@ -354,12 +364,17 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     /// Switches per-name metrics on (the default) or off for calls made from now on; what was
     /// recorded stays in [`stats`](Registry::stats).
     ///
-    /// Recording a call reads the clock twice and updates a table that belongs to the calling
-    /// thread (tens of nanoseconds, never contended: no counter is shared between threads);
-    /// it also counts the running calls of static names for
-    /// [`EntryInfo::in_flight`](crate::EntryInfo::in_flight). Switch metrics off where a
-    /// handler is called in a tight loop and every nanosecond counts; the call then costs a
-    /// lookup, a disabled span check and a panic guard.
+    /// Recording a call updates counters that belong to the calling thread: no lock and no
+    /// counter shared between threads, so calls from many threads do not contend. A static
+    /// name's counters are found by its declaration's index (its name is not hashed again);
+    /// its call is also counted among its running calls for
+    /// [`EntryInfo::in_flight`](crate::EntryInfo::in_flight), and one call in 64 per thread is
+    /// timed, with two readings of the CPU's time-stamp counter (see [`Stats::total_time`]).
+    /// All that adds about 2 ns to a call that costs 7 with metrics off (BENCHMARKS.md, "Call
+    /// metrics by declaration index"). Calls of run-time names are counted in a per-thread
+    /// table under the thread's own lock; they and calls of `#[dynamic]` names are all timed.
+    /// Switch metrics off where a handler is called in a tight loop and every nanosecond
+    /// counts; the call then costs a lookup, a disabled span check and a panic guard.
     ///
     /// ```
     /// # extern crate registry_core as handler_registry;
@@ -382,14 +397,14 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     }
 
     /// Starts measuring a call (nothing when metrics are off); `running` is the static
-    /// declaration whose running calls it counts.
+    /// declaration whose running calls it counts (and then the declaration it is counted
+    /// under).
     #[inline]
     fn start(&self, running: Option<u32>) -> Option<Timer<'_>> {
         if !self.metrics.enabled() {
             return None;
         }
-        self.metrics
-            .start(running.map(|entry| (self.declarations(), entry)))
+        Some(self.metrics.start(running, self))
     }
 
     /// Counts a finished call, if it was measured: under the primary name of declaration
@@ -397,7 +412,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     #[inline(always)]
     fn record(&self, declared: Option<u32>, name: &str, timer: Option<Timer<'_>>, panicked: bool) {
         if let Some(timer) = timer {
-            self.finish(declared, name, timer, panicked);
+            Metrics::finish(timer, declared, name, panicked, self);
         }
     }
 
@@ -412,25 +427,23 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     ) -> Error {
         span.record("denied", reason.as_str());
         if self.metrics.enabled() {
-            self.metrics.deny(self.key(declared, name));
+            self.metrics.deny(declared, name, self);
         }
         Error::Denied {
             name: name.to_owned(),
             reason,
         }
     }
+}
 
-    /// The name a call is counted under: the primary name of declaration `declared`, so that
-    /// aliases add up, or the run-time name it was called by.
-    fn key<'n>(&self, declared: Option<u32>, name: &'n str) -> Key<'n> {
-        match declared {
-            Some(index) => Key::Declared(self.declared_name(index)),
-            None => Key::Runtime(name),
-        }
+/// The metrics count a declared name's calls at its declaration's index.
+impl<F, M> Declarations for Registry<F, M> {
+    fn count(&self) -> usize {
+        self.declarations()
     }
 
-    fn finish(&self, declared: Option<u32>, name: &str, timer: Timer<'_>, panicked: bool) {
-        Metrics::finish(timer, self.key(declared, name), panicked);
+    fn name(&self, index: u32) -> &'static str {
+        self.declared_name(index)
     }
 }
 

@@ -221,28 +221,44 @@ mod model {
     }
 }
 
-/// The number of this thread among those that took a hold (src/drain.rs), given on first use:
-/// it picks the thread's stripe of every hold count, so that two threads rarely share one.
+/// The number of this thread among those that took a hold (src/drain.rs): it picks the
+/// thread's stripe of every hold count. Numbers are given on first use, lowest free first, and
+/// given back when the thread exits (as crossbeam-utils numbers threads for its sharded lock),
+/// so the threads alive at once hold the smallest numbers and do not share a stripe while
+/// there are no more of them than stripes, however many threads came and went before.
 #[cfg(not(loom))]
 #[inline]
 pub(crate) fn thread_number() -> usize {
-    use std::cell::Cell;
-    use std::sync::atomic::AtomicUsize as Counter;
-    static NEXT: Counter = Counter::new(0);
+    use std::cmp::Reverse;
+    use std::collections::BinaryHeap;
+
+    /// The next number never given, and the numbers given back, smallest first.
+    static FREE: Mutex<(usize, BinaryHeap<Reverse<usize>>)> =
+        parking_lot::const_mutex((0, BinaryHeap::new()));
+
+    struct Number(usize);
+
+    impl Drop for Number {
+        fn drop(&mut self) {
+            FREE.lock().1.push(Reverse(self.0));
+        }
+    }
+
     thread_local! {
-        static NUMBER: Cell<usize> = const { Cell::new(usize::MAX) };
+        static NUMBER: Number = {
+            let mut free = FREE.lock();
+            let number = match free.1.pop() {
+                Some(Reverse(number)) => number,
+                None => {
+                    free.0 += 1;
+                    free.0 - 1
+                }
+            };
+            Number(number)
+        };
     }
     // `try_with`: a hold taken from another thread-local's destructor shares stripe 0.
-    NUMBER
-        .try_with(|number| {
-            if number.get() == usize::MAX {
-                // Relaxed: the counter only hands out distinct numbers; nothing else is ordered
-                // by it.
-                number.set(NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
-            }
-            number.get()
-        })
-        .unwrap_or(0)
+    NUMBER.try_with(|number| number.0).unwrap_or(0)
 }
 
 /// Under loom every model thread runs on one OS thread: loom's own thread-local and a counter
