@@ -30,17 +30,46 @@ use crate::suggest::LiveIndex;
 /// handler type; the typed accessors below restore the type.
 pub(crate) struct Overlay<F, M> {
     map: Option<Installed>,
-    /// The last version of every removed name (a tombstone), so that versions never go
-    /// backwards: a stale offer is refused whatever happened in between, and `register` of a
-    /// removed name continues from its last version. It costs one entry (the name and a
-    /// `u64`) per distinct name ever removed, kept for the life of the registry.
-    removed: Option<HashMap<Box<str>, u64, RandomState>>,
+    /// The last versions of removed names (see [`Tombstones`]).
+    removed: Option<Tombstones>,
     /// The run-time names (not those of `#[dynamic]` declarations, which the frozen table's
     /// index holds), indexed for "did you mean": built by the first miss that asks (under the
     /// read lock), then kept up to date by every change (under the write lock), so that
     /// registering costs nothing more until a miss has needed it.
     runtime: OnceLock<LiveIndex>,
     handlers: PhantomData<fn() -> Live<F, M>>,
+}
+
+/// How many removed names the overlay remembers by name, at most.
+pub(crate) const TOMBSTONES: usize = 16_384;
+
+/// The last version of removed names, so that versions never go backwards: a stale offer is
+/// refused whatever happened in between, and `register` of a removed name continues from its
+/// last version. Bounded, so that names that come and go (a million of them) cannot grow it
+/// without end: up to [`TOMBSTONES`] names are remembered each with its version; when that
+/// many are, they are all forgotten at once and only the highest of their versions is kept as
+/// a floor, which every name not remembered is then taken to have been removed at. A version
+/// still never goes backwards (the floor is at least the last version of every forgotten
+/// name); what is lost is only that a fresh name then starts past the floor instead of at 0.
+/// At most 16,384 names of at most 256 bytes and their table: under 8 MiB.
+struct Tombstones {
+    names: HashMap<Box<str>, u64, RandomState>,
+    floor: Option<u64>,
+}
+
+impl Tombstones {
+    fn version_of(&self, name: &str) -> Option<u64> {
+        self.names.get(name).copied().or(self.floor)
+    }
+
+    fn remember(&mut self, name: &str, version: u64) {
+        if self.names.len() >= TOMBSTONES && !self.names.contains_key(name) {
+            let highest = self.names.values().copied().max();
+            self.floor = self.floor.max(highest);
+            self.names.clear();
+        }
+        self.names.insert(Box::from(name), version);
+    }
 }
 
 /// An installed `Live<F, M>`, its type erased.
@@ -115,8 +144,12 @@ impl<F: Send + Sync + 'static, M: Send + Sync + 'static> Overlay<F, M> {
         if let Some(live) = self.get(name) {
             return Current::Installed(live);
         }
-        match self.removed.as_ref().and_then(|removed| removed.get(name)) {
-            Some(&version) => Current::Removed(version),
+        match self
+            .removed
+            .as_ref()
+            .and_then(|removed| removed.version_of(name))
+        {
+            Some(version) => Current::Removed(version),
             None => Current::Never,
         }
     }
@@ -141,7 +174,7 @@ impl<F: Send + Sync + 'static, M: Send + Sync + 'static> Overlay<F, M> {
 
     pub(crate) fn insert(&mut self, live: Live<F, M>) {
         if let Some(removed) = &mut self.removed {
-            removed.remove(&*live.name);
+            removed.names.remove(&*live.name);
         }
         if let (None, Some(index)) = (live.declared, self.runtime.get_mut()) {
             index.insert(&live.name);
@@ -168,8 +201,11 @@ impl<F: Send + Sync + 'static, M: Send + Sync + 'static> Overlay<F, M> {
             index.remove(name);
         }
         self.removed
-            .get_or_insert_with(HashMap::default)
-            .insert(Box::from(&*live.name), live.version);
+            .get_or_insert_with(|| Tombstones {
+                names: HashMap::default(),
+                floor: None,
+            })
+            .remember(&live.name, live.version);
         Some(live)
     }
 

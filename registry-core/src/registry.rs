@@ -854,8 +854,10 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     ///
     /// Calls already running on the handler finish on it, as with [`replace`](Registry::replace).
     /// The registry remembers the name's version, so that re-adding it never goes back to an
-    /// older one: a few dozen bytes and the name, per distinct name removed, for the life of
-    /// the registry.
+    /// older one, in bounded memory: the versions of up to 16,384 removed names; when that many
+    /// are remembered they are forgotten at once and only the highest version is kept as a
+    /// floor, past which every name not remembered (a fresh one too) then starts. Churning any
+    /// number of distinct names through `register` and `unregister` keeps under 8 MiB.
     ///
     /// # Errors
     /// [`Error::NotDynamic`] for static names; [`Error::NotFound`] if no handler holds the
@@ -927,7 +929,8 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
 /// always has.
 impl<F: Clone + Send + Sync + 'static, M: Clone + Default + Send + Sync + 'static> Registry<F, M> {
     /// Adds a handler under `name` at run time, at version 0, or, for a name that was removed,
-    /// at one past the version it had (versions of a name never go backwards).
+    /// at one past the version it had (versions of a name never go backwards; after very many
+    /// removals, past the floor described at [`unregister`](Registry::unregister)).
     ///
     /// Also re-adds a `#[dynamic]` handler's name after [`unregister`](Registry::unregister).
     ///
