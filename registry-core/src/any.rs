@@ -125,7 +125,7 @@ impl Registry<AnyHandler> {
 
 /// The default registry: `#[handler("name")]` without `registry = …` registers here, whatever
 /// the function's signature. Take handlers out with [`get`].
-#[cfg(not(loom))]
+#[cfg(not(handler_registry_loom))]
 pub static HANDLERS: Registry<AnyHandler> = Registry::__linked("handler_registry::HANDLERS");
 
 /// Lets `#[handler]` name the default registry's handler type through the path `HANDLERS`.
@@ -155,7 +155,7 @@ impl RegistryDecl for HANDLERS {
 /// # Errors
 /// [`Error::NotFound`] with a "did you mean" suggestion, or [`Error::SignatureMismatch`] if the
 /// handler was declared with another signature.
-#[cfg(not(loom))]
+#[cfg(not(handler_registry_loom))]
 #[inline]
 pub fn get<F: Clone + Send + Sync + 'static>(name: &str) -> Result<F, Error> {
     HANDLERS.get_as(name)

@@ -74,7 +74,7 @@ struct Stripe(AtomicUsize);
 /// from 0 with the numbers of exited threads reused (src/sync.rs), so as long as no more
 /// threads than stripes take holds, no two of them share one; past 16, threads share stripes
 /// two or more to one, which costs when they hold the same handler at the same time.
-#[cfg(not(loom))]
+#[cfg(not(handler_registry_loom))]
 fn stripes() -> usize {
     static STRIPES: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
     *STRIPES.get_or_init(|| {
@@ -83,7 +83,7 @@ fn stripes() -> usize {
     })
 }
 
-#[cfg(loom)]
+#[cfg(handler_registry_loom)]
 fn stripes() -> usize {
     2
 }
@@ -408,12 +408,12 @@ impl Drop for Restore {
     }
 }
 
-#[cfg(not(loom))]
+#[cfg(not(handler_registry_loom))]
 thread_local! {
     static RUNNING: std::cell::Cell<*const Frame> = const { std::cell::Cell::new(std::ptr::null()) };
 }
 
-#[cfg(loom)]
+#[cfg(handler_registry_loom)]
 loom::thread_local! {
     static RUNNING: std::cell::Cell<*const Frame> = std::cell::Cell::new(std::ptr::null());
 }

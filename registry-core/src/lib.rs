@@ -23,7 +23,7 @@ mod several;
 mod suggest;
 mod sync;
 
-#[cfg(not(loom))]
+#[cfg(not(handler_registry_loom))]
 pub use any::get;
 pub use any::{AnyHandler, HANDLERS};
 pub use changes::{Change, ChangeKind, Changes, DEFAULT_CHANGES_CAPACITY};

@@ -1,16 +1,16 @@
 //! The synchronisation primitives of the overlay, the drain, the change events and the lazy
-//! freeze, in one place so that `--cfg loom` can swap them: loom model-checks only its own
+//! freeze, in one place so that `--cfg handler_registry_loom` can swap them: loom model-checks only its own
 //! primitives and does not see parking_lot's locks or once_cell's cell. The loom versions keep
 //! the API the registry uses.
 
-#[cfg(not(loom))]
+#[cfg(not(handler_registry_loom))]
 pub(crate) use once_cell::sync::OnceCell;
-#[cfg(not(loom))]
+#[cfg(not(handler_registry_loom))]
 pub(crate) use parking_lot::Mutex;
-#[cfg(not(loom))]
+#[cfg(not(handler_registry_loom))]
 pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
 
-#[cfg(loom)]
+#[cfg(handler_registry_loom)]
 pub(crate) use self::model::{AtomicUsize, Condvar, Mutex, OnceCell, Ordering, ShardedRwLock};
 
 /// The overlay's lock: crossbeam-utils' `ShardedLock`, a reader-writer lock with one reader
@@ -18,13 +18,13 @@ pub(crate) use self::model::{AtomicUsize, Condvar, Mutex, OnceCell, Ordering, Sh
 /// same shard. Readers on different threads therefore write different cache lines and scale
 /// with cores; a writer locks every shard. `ShardedLock::new` allocates, so the lock is made
 /// on first use to keep `Registry::new` a `const fn`.
-#[cfg(not(loom))]
+#[cfg(not(handler_registry_loom))]
 pub(crate) struct ShardedRwLock<T> {
     lock: OnceCell<crossbeam_utils::sync::ShardedLock<T>>,
     init: fn() -> T,
 }
 
-#[cfg(not(loom))]
+#[cfg(not(handler_registry_loom))]
 impl<T> ShardedRwLock<T> {
     pub(crate) const fn new(init: fn() -> T) -> Self {
         ShardedRwLock {
@@ -56,10 +56,10 @@ impl<T> ShardedRwLock<T> {
 }
 
 /// parking_lot's condition variable behind a by-value API that loom's can offer too.
-#[cfg(not(loom))]
+#[cfg(not(handler_registry_loom))]
 pub(crate) struct Condvar(parking_lot::Condvar);
 
-#[cfg(not(loom))]
+#[cfg(not(handler_registry_loom))]
 impl Condvar {
     pub(crate) const fn new() -> Self {
         Condvar(parking_lot::Condvar::new())
@@ -86,11 +86,11 @@ impl Condvar {
 macro_rules! const_fn_unless_loom {
     ($($(#[$attr:meta])* $vis:vis const fn $name:ident $args:tt -> $ret:ty $body:block)*) => {
         $(
-            #[cfg(not(loom))]
+            #[cfg(not(handler_registry_loom))]
             $(#[$attr])*
             $vis const fn $name $args -> $ret $body
 
-            #[cfg(loom)]
+            #[cfg(handler_registry_loom)]
             $(#[$attr])*
             $vis fn $name $args -> $ret $body
         )*
@@ -98,7 +98,7 @@ macro_rules! const_fn_unless_loom {
 }
 pub(crate) use const_fn_unless_loom;
 
-#[cfg(loom)]
+#[cfg(handler_registry_loom)]
 mod model {
     use std::sync::PoisonError;
 
@@ -226,7 +226,7 @@ mod model {
 /// given back when the thread exits (as crossbeam-utils numbers threads for its sharded lock),
 /// so the threads alive at once hold the smallest numbers and do not share a stripe while
 /// there are no more of them than stripes, however many threads came and went before.
-#[cfg(not(loom))]
+#[cfg(not(handler_registry_loom))]
 #[inline]
 pub(crate) fn thread_number() -> usize {
     use std::cmp::Reverse;
@@ -263,7 +263,7 @@ pub(crate) fn thread_number() -> usize {
 
 /// Under loom every model thread runs on one OS thread: loom's own thread-local and a counter
 /// made afresh for each execution (so the stripes taken are the same in every execution).
-#[cfg(loom)]
+#[cfg(handler_registry_loom)]
 pub(crate) fn thread_number() -> usize {
     use std::cell::Cell;
     loom::lazy_static! {

@@ -1,10 +1,10 @@
 //! loom models of the overlay protocol: every overlay operation racing with lookups and with
 //! each other, on 2-3 threads, explored exhaustively up to a preemption bound.
 //!
-//! Run with `RUSTFLAGS="--cfg loom" cargo test -p registry-core --release --test loom`; each
+//! Run with `RUSTFLAGS="--cfg handler_registry_loom" cargo test -p registry-core --release --test loom`; each
 //! model prints how many interleavings it explored. `LOOM_MAX_PREEMPTIONS` overrides the
 //! bound of every model (a larger bound explores more and takes longer).
-#![cfg(loom)]
+#![cfg(handler_registry_loom)]
 
 use std::cell::UnsafeCell;
 use std::mem::MaybeUninit;
