@@ -95,6 +95,36 @@ impl Change {
     }
 }
 
+/// One line for logs: `#12 text.greet replaced, now version 3`.
+///
+/// ```
+/// # extern crate registry_core as handler_registry;
+/// let hooks: handler_registry::Registry<fn() -> u8> = handler_registry::Registry::new();
+/// let mut changes = hooks.subscribe();
+/// hooks.register("tick", || 1)?;
+/// assert_eq!(changes.try_recv().unwrap().to_string(), "#1 tick registered at version 0");
+/// # Ok::<(), handler_registry::Error>(())
+/// ```
+impl fmt::Display for Change {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (seq, name, version) = (self.seq, &*self.name, self.version);
+        match self.kind {
+            ChangeKind::Registered => write!(f, "#{seq} {name} registered at version {version}"),
+            ChangeKind::Replaced => write!(f, "#{seq} {name} replaced, now version {version}"),
+            ChangeKind::Unregistered => {
+                write!(f, "#{seq} {name} unregistered at version {version}")
+            }
+            ChangeKind::Drained => write!(f, "#{seq} {name} version {version} drained"),
+            ChangeKind::Lagged { missed } => {
+                write!(
+                    f,
+                    "#{seq} {missed} changes missed (the subscriber fell behind)"
+                )
+            }
+        }
+    }
+}
+
 impl fmt::Debug for Change {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Change")
