@@ -154,6 +154,11 @@ fn the_other_apis_panic_at_the_callers_line_saying_what_to_do() {
     ];
     for message in messages {
         assert!(message.contains(&expected), "{message}");
+        // Named by its static, not by the handler type it expands to.
+        assert!(
+            message.starts_with("the registry `failed_freeze::BROKEN` cannot be frozen"),
+            "{message}"
+        );
         assert!(
             message.contains("call `freeze()` at startup to get this as an error"),
             "{message}"

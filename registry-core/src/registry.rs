@@ -277,9 +277,14 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     fn frozen_or_panic(&self) -> &Frozen<F, M> {
         match self.try_frozen_slow() {
             Ok(frozen) => frozen,
-            Err(error) => panic!(
-                "the registry of `{}` cannot be frozen: {error}\n(call `freeze()` at startup to get this as an error)",
+            // A `#[registry]` static is named by its path; a standalone registry by its type.
+            Err(error) if self.metrics.label.is_empty() => panic!(
+                "a registry of `{}` cannot be frozen: {error}\n(call `freeze()` at startup to get this as an error)",
                 std::any::type_name::<F>()
+            ),
+            Err(error) => panic!(
+                "the registry `{}` cannot be frozen: {error}\n(call `freeze()` at startup to get this as an error)",
+                self.metrics.label
             ),
         }
     }
