@@ -28,6 +28,15 @@
 //!
 //! The port is the first argument, or `JSONRPC_PORT`, or any free one. Logs (one `request` span
 //! per HTTP request, a `handler` span per call) go to stderr.
+//!
+//! Built with `--features etcd` and started with `JSONRPC_ETCD=http://127.0.0.1:2379`, the
+//! server is one replica of a fleet: `text.greet` follows the key `<prefix>/text.greet` in etcd
+//! (`JSONRPC_ETCD_PREFIX`, default `/handler-registry/jsonrpc`; the replica's id is
+//! `JSONRPC_REPLICA`, default host and pid), whose value is `{"template": "Ahoy, {name}!"}` or
+//! `{"style": "formal"}`. A value that does not decode changes nothing (the replica's status
+//! entry under `<prefix>-status/<replica>/text.greet` says why); deleting the key restores the
+//! built-in greeting; `admin.set_greeting` writes the key with a compare-and-swap. See the
+//! README's "A fleet driven from etcd".
 
 use std::hash::{BuildHasher, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -204,6 +213,9 @@ pub mod code {
     /// `admin.set_greeting` installed its greeting, but calls on the one it replaced were still
     /// running after `DRAIN_TIMEOUT` (an application code).
     pub const DRAIN_TIMEOUT: i64 = 3;
+    /// In a fleet, `admin.set_greeting` lost a compare-and-swap: the greeting in etcd is not at
+    /// the version the call expected (an application code).
+    pub const CONFLICT: i64 = 4;
 }
 
 /// The `params` of a call, turned into a typed value by the method that receives it, and who
@@ -469,14 +481,15 @@ mod admin {
     /// The built-in greetings, for `{"style": ...}` instead of a template.
     #[derive(Deserialize)]
     #[serde(rename_all = "lowercase")]
-    enum Style {
+    pub enum Style {
         Plain,
         Formal,
         Pirate,
     }
 
     impl Style {
-        fn template(self) -> &'static str {
+        /// The greeting's template.
+        pub fn template(self) -> &'static str {
             match self {
                 Style::Plain => "Hello, {name}!",
                 Style::Formal => "Good day to you, {name}.",
@@ -490,7 +503,7 @@ mod admin {
     struct Swap {
         template: Option<String>,
         style: Option<Style>,
-        version: u64,
+        version: Option<u64>,
     }
 
     #[derive(Serialize)]
@@ -504,6 +517,11 @@ mod admin {
     /// Hot-swap `text.greet`: `{"template": "Ahoy, {name}!", "version": n}` (or a built-in
     /// `"style": "plain" | "formal" | "pirate"` instead of `template`), where `n` must be greater
     /// than the installed version. Answers once no call runs on the replaced greeting.
+    ///
+    /// In a fleet (`--features etcd` and `JSONRPC_ETCD`), the greeting is written to etcd with
+    /// a compare-and-swap instead, so versions have one source: `n` is the version replaced
+    /// (the key's revision, 0 when there is no key; left out, the revision read just before),
+    /// and the answer comes once every live replica runs the new one and has drained the old.
     #[handler("admin.set_greeting", registry = super::ASYNC_METHODS, meta = Access::Admin)]
     async fn set_greeting(params: Params) -> Result<Value, RpcError> {
         let Swap {
@@ -524,6 +542,17 @@ mod admin {
                 "the template must contain `{name}` where the name goes, e.g. \"Ahoy, {name}!\"",
             ));
         }
+        #[cfg(feature = "etcd")]
+        if let Some(fleet) = super::fleet::FLEET.get() {
+            return super::fleet::set_greeting(fleet, &template, version).await;
+        }
+        let Some(version) = version else {
+            return Err(
+                RpcError::new(code::INVALID_PARAMS, "Invalid params").with_data(
+                    "give `version`, greater than the installed one (`rpc.discover` shows it)",
+                ),
+            );
+        };
         match METHODS.register_versioned(GREET, version, calc::greeting(template)) {
             Ok(()) => {}
             Err(
@@ -592,6 +621,119 @@ mod admin {
             name: name.to_owned(),
             ..Counts::default()
         })
+    }
+}
+
+/// A fleet of servers whose `text.greet` follows a key in etcd (the `etcd` feature).
+#[cfg(feature = "etcd")]
+pub mod fleet {
+    use std::sync::OnceLock;
+
+    use registry_etcd::{Client, DecodeError, Error as EtcdError, Fleet, Replica};
+    use serde::Deserialize;
+    use serde_json::{json, Value};
+
+    use super::{admin::Style, calc, code, reply, Method, RpcError, DRAIN_TIMEOUT, METHODS};
+
+    /// The prefix followed when `JSONRPC_ETCD_PREFIX` is not set.
+    pub const DEFAULT_PREFIX: &str = "/handler-registry/jsonrpc";
+
+    /// The only method set from etcd.
+    const GREET: &str = "text.greet";
+
+    /// The fleet this server is a replica of, once it has joined.
+    pub static FLEET: OnceLock<Fleet> = OnceLock::new();
+
+    /// A value of `<prefix>/text.greet`.
+    #[derive(Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Greeting {
+        template: Option<String>,
+        style: Option<Style>,
+    }
+
+    /// Turns the value of `<prefix>/<name>` into a method: `{"template": "Ahoy, {name}!"}` or
+    /// `{"style": "plain" | "formal" | "pirate"}` for `text.greet`; nothing else.
+    pub fn decode(name: &str, value: &[u8]) -> Result<Method, DecodeError> {
+        if name != GREET {
+            return Err(format!("only `{GREET}` can be set from etcd").into());
+        }
+        let Greeting { template, style } = serde_json::from_slice(value)?;
+        let template = match (template, style) {
+            (Some(template), None) => template,
+            (None, Some(style)) => style.template().to_owned(),
+            _ => return Err("give either `template` or `style`".into()),
+        };
+        if !template.contains(calc::NAME) {
+            return Err("the template must contain `{name}` where the name goes".into());
+        }
+        Ok(calc::greeting(template))
+    }
+
+    /// Joins the fleet at `JSONRPC_ETCD` (comma-separated client URLs), if it is set: reads
+    /// `<prefix>/` into `METHODS` and follows it until the process ends.
+    pub async fn join() -> Result<Option<Replica>, Box<dyn std::error::Error>> {
+        let endpoints = match std::env::var("JSONRPC_ETCD") {
+            Ok(endpoints) if !endpoints.trim().is_empty() => endpoints,
+            _ => return Ok(None),
+        };
+        let prefix =
+            std::env::var("JSONRPC_ETCD_PREFIX").unwrap_or_else(|_| DEFAULT_PREFIX.to_owned());
+        let id = std::env::var("JSONRPC_REPLICA").unwrap_or_else(|_| Replica::default_id());
+        let client = Client::new(&endpoints)?;
+        let replica = Replica::builder(&client, &prefix)
+            .id(id)
+            .start(&METHODS, decode)
+            .await?;
+        // One fleet per process: `main` joins once.
+        let _ = FLEET.set(Fleet::new(&client, &prefix));
+        Ok(Some(replica))
+    }
+
+    /// `admin.set_greeting` in a fleet: a compare-and-swap of `<prefix>/text.greet` from
+    /// revision `expected` (read now if `None`), then a wait until every live replica has the
+    /// new greeting drained.
+    pub async fn set_greeting(
+        fleet: &Fleet,
+        template: &str,
+        expected: Option<u64>,
+    ) -> Result<Value, RpcError> {
+        let internal = |error: EtcdError| RpcError::new(code::INTERNAL_ERROR, error.to_string());
+        let expected = match expected {
+            Some(expected) => expected,
+            None => fleet
+                .get(GREET)
+                .await
+                .map_err(internal)?
+                .map_or(0, |kv| kv.mod_revision),
+        };
+        let value = json!({ "template": template }).to_string();
+        let version = match fleet.compare_and_swap(GREET, expected, value).await {
+            Ok(version) => version,
+            Err(
+                error @ EtcdError::Conflict {
+                    expected, current, ..
+                },
+            ) => {
+                let data = json!({ "expected": expected, "current": current });
+                return Err(RpcError::new(code::CONFLICT, error.to_string()).with_data(data));
+            }
+            Err(error) => return Err(internal(error)),
+        };
+        match fleet.wait_drained(GREET, version, DRAIN_TIMEOUT).await {
+            Ok(replicas) => reply(json!({
+                "method": GREET, "version": version, "drained": true, "replicas": replicas
+            })),
+            Err(error) => {
+                let EtcdError::WaitTimeout { pending, .. } = &error else {
+                    return Err(internal(error));
+                };
+                // Written: the replicas listed have not reported it drained yet.
+                let pending: Vec<&str> = pending.iter().map(|(id, _)| id.as_str()).collect();
+                let data = json!({ "method": GREET, "version": version, "pending": pending });
+                Err(RpcError::new(code::DRAIN_TIMEOUT, error.to_string()).with_data(data))
+            }
+        }
     }
 }
 
@@ -891,6 +1033,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     #[cfg(not(feature = "metrics"))]
     tracing::warn!("built without `--features metrics`: GET /metrics shows no handler calls");
+    // Kept until the process ends: dropping it would stop following etcd.
+    #[cfg(feature = "etcd")]
+    let _replica = match fleet::join().await? {
+        Some(replica) => {
+            println!(
+                "replica `{}` following {}/ in etcd (revision {})",
+                replica.id(),
+                replica.prefix(),
+                replica.revision()
+            );
+            Some(replica)
+        }
+        None => None,
+    };
+    #[cfg(not(feature = "etcd"))]
+    if std::env::var_os("JSONRPC_ETCD").is_some() {
+        tracing::warn!("built without `--features etcd`: JSONRPC_ETCD is ignored");
+    }
     serve(listener, token).await?;
     Ok(())
 }

