@@ -5,8 +5,8 @@
 //! Each sample starts just before the put is sent and ends when the last of the 3 registries
 //! announces the new version (`subscribe()`, `Replaced` at the put's revision); then each
 //! replica's answer is checked. The put's own round trip (etcd's commit) is included: it is
-//! what an operator waits for. Prints p50, p90, p99 and the maximum, and the same for the put
-//! alone.
+//! what an operator waits for. Prints p50, p90, p99 and the maximum, the same for the put
+//! alone, and for what follows its acknowledgement (the watch's delivery and the install).
 //!
 //! Run with `cargo bench -p registry-etcd --bench fleet`.
 
@@ -96,8 +96,14 @@ fn main() {
             }
         }
         println!("{PUTS} puts of one key, {REPLICAS} replicas, etcd 3.5 on loopback (fsync on):");
+        let after_ack = everywhere
+            .iter()
+            .zip(&puts)
+            .map(|(everywhere, put)| everywhere.saturating_sub(*put))
+            .collect();
         report("put acknowledged by etcd", puts);
         report("put to every replica answering", everywhere);
+        report("acknowledged to every replica", after_ack);
         for (replica, _, _) in replicas {
             replica.shutdown().await.expect("a clean shutdown");
         }
