@@ -817,3 +817,78 @@ async fn settings_and_unreachable_etcd_are_clear_errors() {
         .unwrap_err();
     assert!(error.to_string().contains("at least 2"), "{error}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_call_still_running_on_the_old_handler_keeps_the_status_draining() {
+    logs();
+    let etcd = Etcd::start();
+    let client = etcd.client();
+    let fleet = Fleet::new(&client, "/draining");
+    let replicas = start_replicas(&client, "/draining", &["slow"], Duration::from_secs(10)).await;
+    let (replica, registry) = (&replicas[0].0, replicas[0].1);
+    let first = fleet
+        .put("text.greet", template("Old, {name}"))
+        .await
+        .unwrap();
+    assert_eq!(
+        fleet.wait_drained("text.greet", first, WAIT).await.unwrap(),
+        ["slow"]
+    );
+
+    // A call on the first greeting that lasts until the test lets it end.
+    let (started, running) = std::sync::mpsc::channel();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let call = std::thread::spawn(move || {
+        registry.call("text.greet", |greet| {
+            started.send(()).unwrap();
+            released.recv_timeout(WAIT).unwrap();
+            greet("Ada")
+        })
+    });
+    running.recv_timeout(WAIT).unwrap();
+    let second = fleet
+        .put("text.greet", template("New, {name}"))
+        .await
+        .unwrap();
+    replica.wait_applied(second, WAIT).await.unwrap();
+    assert_eq!(answer(registry, "text.greet").as_deref(), Some("New, Ada"));
+    assert_eq!(
+        replica.status("text.greet"),
+        Some(Status::new(second, false, None))
+    );
+    // Published as draining: the fleet-wide wait does not count it.
+    let published = Instant::now();
+    loop {
+        let views = fleet.replicas().await.unwrap();
+        let status = views[0].statuses.get("text.greet").cloned();
+        if status == Some(Status::new(second, false, None)) {
+            break;
+        }
+        assert!(published.elapsed() < WAIT, "not published: {status:?}");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let waited = fleet
+        .wait_drained("text.greet", second, Duration::from_millis(300))
+        .await;
+    assert!(
+        waited.as_ref().is_err_and(|error| error
+            .to_string()
+            .ends_with(&format!("`slow` (at revision {second}, draining);"))),
+        "{waited:?}"
+    );
+
+    // The old call ends on the old greeting; then the replica reports the drain.
+    release.send(()).unwrap();
+    assert_eq!(call.join().unwrap().unwrap(), "Old, Ada");
+    assert_eq!(
+        fleet
+            .wait_drained("text.greet", second, WAIT)
+            .await
+            .unwrap(),
+        ["slow"]
+    );
+    assert_eq!(
+        replica.status("text.greet"),
+        Some(Status::new(second, true, None))
+    );
+}
