@@ -208,7 +208,7 @@ impl fmt::Display for NameError {
 ///     other => panic!("expected NotFound, got {other:?}"),
 /// }
 /// ```
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Error {
     /// No handler has this name. `suggestion` is the closest registered name, when one is close:
@@ -355,6 +355,18 @@ pub enum Error {
     DrainDeadlock {
         /// The name waited for.
         name: String,
+    },
+    /// The handler returned an error, through [`Registry::try_call`](crate::Registry::try_call)
+    /// or [`try_call_async`](crate::Registry::try_call_async): `source` is that error, also
+    /// returned by [`std::error::Error::source`]. Two `Handler` errors are equal when they name
+    /// the same handler and share the same `source` (the same `Arc`, as a clone of the error
+    /// does), whatever the source's own notion of equality.
+    #[non_exhaustive]
+    Handler {
+        /// The handler's name, as called.
+        name: String,
+        /// The error the handler returned.
+        source: std::sync::Arc<dyn std::error::Error + Send + Sync>,
     },
 }
 
@@ -521,6 +533,7 @@ impl fmt::Display for Error {
                 f,
                 "`{name}` has no `#[dynamic]` declaration to restore; only a name declared with `#[handler(..)]` and `#[dynamic]` can go back to its declared handler"
             ),
+            Error::Handler { name, source } => write!(f, "handler `{name}` failed: {source}"),
             Error::DrainDeadlock { name } => write!(
                 f,
                 "`{name}` cannot be drained from a call running on one of its retired handlers: the wait would never end, since that call is one it waits for; wait from outside the handler"
@@ -529,4 +542,183 @@ impl fmt::Display for Error {
     }
 }
 
-impl std::error::Error for Error {}
+/// Equality field by field; a [`Error::Handler`] compares its `source` by identity (see there).
+impl PartialEq for Error {
+    fn eq(&self, other: &Self) -> bool {
+        match (self, other) {
+            (
+                Error::NotFound {
+                    name: a_name,
+                    suggestion: a_suggestion,
+                    declared_elsewhere: a_declared_elsewhere,
+                },
+                Error::NotFound {
+                    name: b_name,
+                    suggestion: b_suggestion,
+                    declared_elsewhere: b_declared_elsewhere,
+                },
+            ) => {
+                a_name == b_name
+                    && a_suggestion == b_suggestion
+                    && a_declared_elsewhere == b_declared_elsewhere
+            }
+            (
+                Error::SignatureMismatch {
+                    name: a_name,
+                    expected: a_expected,
+                    found: a_found,
+                    location: a_location,
+                },
+                Error::SignatureMismatch {
+                    name: b_name,
+                    expected: b_expected,
+                    found: b_found,
+                    location: b_location,
+                },
+            ) => {
+                a_name == b_name
+                    && a_expected == b_expected
+                    && a_found == b_found
+                    && a_location == b_location
+            }
+            (
+                Error::MistypedDeclaration {
+                    name: a_name,
+                    expected: a_expected,
+                    location: a_location,
+                },
+                Error::MistypedDeclaration {
+                    name: b_name,
+                    expected: b_expected,
+                    location: b_location,
+                },
+            ) => a_name == b_name && a_expected == b_expected && a_location == b_location,
+            (Error::Duplicate { clashes: a_clashes }, Error::Duplicate { clashes: b_clashes }) => {
+                a_clashes == b_clashes
+            }
+            (
+                Error::NotDynamic {
+                    name: a_name,
+                    location: a_location,
+                },
+                Error::NotDynamic {
+                    name: b_name,
+                    location: b_location,
+                },
+            ) => a_name == b_name && a_location == b_location,
+            (
+                Error::AlreadyRegistered {
+                    name: a_name,
+                    location: a_location,
+                },
+                Error::AlreadyRegistered {
+                    name: b_name,
+                    location: b_location,
+                },
+            ) => a_name == b_name && a_location == b_location,
+            (
+                Error::Stale {
+                    name: a_name,
+                    current: a_current,
+                    offered: a_offered,
+                },
+                Error::Stale {
+                    name: b_name,
+                    current: b_current,
+                    offered: b_offered,
+                },
+            ) => a_name == b_name && a_current == b_current && a_offered == b_offered,
+            (
+                Error::InvalidName {
+                    name: a_name,
+                    reason: a_reason,
+                },
+                Error::InvalidName {
+                    name: b_name,
+                    reason: b_reason,
+                },
+            ) => a_name == b_name && a_reason == b_reason,
+            (
+                Error::Missing {
+                    names: a_names,
+                    declared_elsewhere: a_declared_elsewhere,
+                },
+                Error::Missing {
+                    names: b_names,
+                    declared_elsewhere: b_declared_elsewhere,
+                },
+            ) => a_names == b_names && a_declared_elsewhere == b_declared_elsewhere,
+            (
+                Error::Denied {
+                    name: a_name,
+                    reason: a_reason,
+                },
+                Error::Denied {
+                    name: b_name,
+                    reason: b_reason,
+                },
+            ) => a_name == b_name && a_reason == b_reason,
+            (
+                Error::Panicked {
+                    name: a_name,
+                    message: a_message,
+                },
+                Error::Panicked {
+                    name: b_name,
+                    message: b_message,
+                },
+            ) => a_name == b_name && a_message == b_message,
+            (
+                Error::TimedOut {
+                    name: a_name,
+                    after: a_after,
+                },
+                Error::TimedOut {
+                    name: b_name,
+                    after: b_after,
+                },
+            ) => a_name == b_name && a_after == b_after,
+            (Error::Cancelled { name: a_name }, Error::Cancelled { name: b_name }) => {
+                a_name == b_name
+            }
+            (
+                Error::DrainTimeout {
+                    name: a_name,
+                    in_flight: a_in_flight,
+                },
+                Error::DrainTimeout {
+                    name: b_name,
+                    in_flight: b_in_flight,
+                },
+            ) => a_name == b_name && a_in_flight == b_in_flight,
+            (Error::NotDeclared { name: a_name }, Error::NotDeclared { name: b_name }) => {
+                a_name == b_name
+            }
+            (Error::DrainDeadlock { name: a_name }, Error::DrainDeadlock { name: b_name }) => {
+                a_name == b_name
+            }
+            (
+                Error::Handler {
+                    name: a_name,
+                    source: a_source,
+                },
+                Error::Handler {
+                    name: b_name,
+                    source: b_source,
+                },
+            ) => a_name == b_name && std::sync::Arc::ptr_eq(a_source, b_source),
+            _ => false,
+        }
+    }
+}
+
+impl Eq for Error {}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Handler { source, .. } => Some(&**source),
+            _ => None,
+        }
+    }
+}

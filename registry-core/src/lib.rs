@@ -11,6 +11,7 @@ mod entry;
 mod error;
 #[cfg(feature = "metrics")]
 mod exporter;
+mod fallible;
 mod frozen;
 mod invoke;
 mod metrics;
