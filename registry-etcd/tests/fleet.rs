@@ -520,7 +520,7 @@ async fn bad_values_leave_replicas_on_their_current_handler_and_show_in_their_st
         }
         // Published too, so a rollout waiting for it says why it never comes.
         let waited = fleet
-            .wait_drained("text.greet", revision, Duration::from_millis(300))
+            .wait_drained("text.greet", revision, Duration::from_secs(1))
             .await;
         let Err(Error::WaitTimeout { pending, .. }) = &waited else {
             panic!("expected a timeout, got {waited:?}");
@@ -868,7 +868,7 @@ async fn a_call_still_running_on_the_old_handler_keeps_the_status_draining() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     let waited = fleet
-        .wait_drained("text.greet", second, Duration::from_millis(300))
+        .wait_drained("text.greet", second, Duration::from_secs(1))
         .await;
     assert!(
         waited.as_ref().is_err_and(|error| error
