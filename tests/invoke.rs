@@ -262,8 +262,11 @@ fn stalled_with_flag(dropped: &Arc<AtomicBool>) -> BoxFuture<'static, u64> {
 
 #[tokio::test]
 async fn a_deadline_drops_the_handlers_future_and_times_out() {
+    // A registry of this test's own, so that the call is its thread's first of the static name
+    // `stall`, which is timed (only a sample of later ones is).
+    let jobs = Registry::with_static([("stall", JOBS.get("stall").unwrap())]).unwrap();
     let dropped = Arc::new(AtomicBool::new(false));
-    let outcome = JOBS
+    let outcome = jobs
         .call_async("stall", |_| stalled_with_flag(&dropped))
         .timeout(Duration::from_millis(30), tokio::time::sleep)
         .await;
@@ -275,9 +278,12 @@ async fn a_deadline_drops_the_handlers_future_and_times_out() {
         ("stall", Duration::from_millis(30))
     );
     assert!(dropped.load(Ordering::SeqCst));
-    let stats = JOBS.stats();
-    let stall = stats.iter().find(|s| s.name() == "stall").unwrap();
-    assert!(stall.max_time() >= Duration::from_millis(30), "{stall:?}");
+    let stats = jobs.stats();
+    assert_eq!((stats[0].name(), stats[0].calls()), ("stall", 1));
+    assert!(
+        stats[0].max_time() >= Duration::from_millis(30),
+        "{stats:?}"
+    );
 }
 
 #[tokio::test]
@@ -433,4 +439,156 @@ fn reset_stats_counts_from_zero_again() {
     assert_eq!(counts(&registry), []);
     registry.call("inc", |f| f(1)).unwrap();
     assert_eq!(counts(&registry), [("inc".to_owned(), 1, 0)]);
+}
+
+/// A registry of static names (declared, not `#[dynamic]`), each adding one: their calls are
+/// counted by declaration index, and a sample of them is timed.
+fn static_numbers(names: &[&'static str]) -> Numbers {
+    let add_one: fn(u64) -> u64 = |x| x + 1;
+    Registry::with_static(names.iter().map(|&name| (name, add_one))).unwrap()
+}
+
+fn calls(registry: &Numbers) -> Vec<(String, u64)> {
+    registry
+        .stats()
+        .iter()
+        .map(|stats| (stats.name().to_owned(), stats.calls()))
+        .collect()
+}
+
+#[test]
+fn a_static_names_calls_are_all_counted_and_its_sampled_time_scaled_to_them() {
+    let sleep: fn(Duration) = std::thread::sleep;
+    let registry = Registry::with_static([("wait", sleep)]).unwrap();
+    for _ in 0..130 {
+        registry
+            .call("wait", |wait| wait(Duration::from_millis(1)))
+            .unwrap();
+    }
+    let stats = registry.stats();
+    let wait = &stats[0];
+    assert_eq!((wait.name(), wait.calls()), ("wait", 130));
+    // Three calls were timed (the 1st, 65th and 129th), each of 1 ms or more; the total is
+    // scaled up to all 130.
+    assert!(wait.total_time() >= Duration::from_millis(130), "{wait:?}");
+    assert!(wait.max_time() >= Duration::from_millis(1), "{wait:?}");
+    assert!(wait.total_time() >= wait.max_time(), "{wait:?}");
+}
+
+#[test]
+fn reset_stats_forgets_a_static_names_longest_call_and_times_the_next_one() {
+    let sleep: fn(Duration) = std::thread::sleep;
+    let registry = Registry::with_static([("wait", sleep)]).unwrap();
+    registry
+        .call("wait", |wait| wait(Duration::from_millis(100)))
+        .unwrap();
+    assert!(registry.stats()[0].max_time() >= Duration::from_millis(100));
+    registry.reset_stats();
+    assert!(registry.stats().is_empty());
+    // The thread's second call of the name, not one of the sample, but the first since the
+    // reset: timed.
+    registry
+        .call("wait", |wait| wait(Duration::from_millis(1)))
+        .unwrap();
+    let stats = registry.stats();
+    let wait = &stats[0];
+    assert_eq!(wait.calls(), 1);
+    assert!(wait.max_time() >= Duration::from_millis(1), "{wait:?}");
+    assert!(wait.max_time() < Duration::from_millis(100), "{wait:?}");
+    assert!(wait.total_time() >= wait.max_time(), "{wait:?}");
+}
+
+#[test]
+fn static_calls_are_counted_in_their_own_registry_whatever_the_thread_called_before() {
+    let first = static_numbers(&["a", "b"]);
+    let second = static_numbers(&["a"]);
+    for i in 0..100 {
+        first.call("a", |f| f(i)).unwrap();
+        second.call("a", |f| f(i)).unwrap();
+        first.call("b", |f| f(i)).unwrap();
+    }
+    assert_eq!(
+        calls(&first),
+        [("a".to_owned(), 100), ("b".to_owned(), 100)]
+    );
+    assert_eq!(calls(&second), [("a".to_owned(), 100)]);
+
+    // A registry replaced in place: the new one lives at the old one's address, and starts
+    // from zero.
+    let mut reused = Box::new(static_numbers(&["a"]));
+    for i in 0..3 {
+        reused.call("a", |f| f(i)).unwrap();
+    }
+    *reused = static_numbers(&["a"]);
+    reused.call("a", |f| f(1)).unwrap();
+    assert_eq!(calls(&reused), [("a".to_owned(), 1)]);
+}
+
+#[test]
+fn a_static_names_calls_from_threads_that_have_exited_add_up() {
+    let registry = Arc::new(static_numbers(&["inc"]));
+    let threads: Vec<_> = (0..4)
+        .map(|_| {
+            let registry = Arc::clone(&registry);
+            std::thread::spawn(move || {
+                for i in 0..1000 {
+                    assert_eq!(registry.call("inc", |inc| inc(i)), Ok(i + 1));
+                }
+            })
+        })
+        .collect();
+    for thread in threads {
+        thread.join().unwrap();
+    }
+    assert_eq!(calls(&registry), [("inc".to_owned(), 4000)]);
+}
+
+#[test]
+fn a_running_static_call_is_in_flight() {
+    let registry = static_numbers(&["inc"]);
+    let in_flight = |registry: &Numbers| registry.entries()[0].in_flight();
+    let inside = registry.call("inc", |inc| (in_flight(&registry), inc(1)));
+    assert_eq!(inside, Ok((1, 2)));
+    assert_eq!(in_flight(&registry), 0);
+}
+
+#[test]
+fn a_static_names_panics_are_counted_and_a_panicked_call_is_no_longer_in_flight() {
+    let fail_on_zero: fn(u64) -> u64 = |x| {
+        assert!(x != 0, "zero");
+        x
+    };
+    let registry = Registry::with_static([("checked", fail_on_zero)]).unwrap();
+    assert!(registry.call("checked", |f| f(0)).is_err());
+    assert_eq!(registry.call("checked", |f| f(1)), Ok(1));
+    let stats = registry.stats();
+    assert_eq!(
+        (stats[0].name(), stats[0].calls(), stats[0].panics()),
+        ("checked", 2, 1)
+    );
+    assert_eq!(registry.entries()[0].in_flight(), 0);
+}
+
+#[test]
+fn an_abandoned_static_async_call_is_not_counted_and_no_longer_in_flight() {
+    let forever: fn() -> BoxFuture<'static, u64> = || Box::pin(std::future::pending());
+    let registry = Registry::with_static([("forever", forever)]).unwrap();
+    let in_flight = || registry.entries()[0].in_flight();
+
+    let call = registry.call_async("forever", |forever| forever());
+    assert_eq!(in_flight(), 1);
+    drop(call);
+    assert_eq!(in_flight(), 0);
+
+    // Polled and dropped on another thread than the one it started on.
+    let call = registry.call_async("forever", |forever| forever());
+    std::thread::scope(|scope| {
+        scope.spawn(move || {
+            let mut call = std::pin::pin!(call);
+            let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+            assert!(std::future::Future::poll(call.as_mut(), &mut cx).is_pending());
+        });
+    });
+    assert_eq!(in_flight(), 0);
+    assert!(registry.stats().is_empty(), "{:?}", registry.stats());
 }

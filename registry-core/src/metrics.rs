@@ -14,12 +14,13 @@
 //!
 //! Calls are timed with the CPU's time-stamp counter through [`quanta`] (8 ns a reading where
 //! BENCHMARKS.md's "Call metrics by declaration index" was measured, against 17 ns for
-//! `Instant::now()`, which reads the same counter through the vDSO). Two readings per call would still cost more than the rest of a static
-//! name's call, so each thread times one call of each static name in [`SAMPLE`]: the first it
-//! starts after a reset, and each it starts when it has started a multiple of `SAMPLE` calls of
-//! the name; `stats` scales the timed calls' total up by calls / timed calls. Calls of run-time
-//! and `#[dynamic]` names, which take a lock or hold a handler anyway, are all timed; so is
-//! every call with the `metrics` feature, whose histogram wants each one.
+//! `Instant::now()`, which reads the same counter through the vDSO). Two readings per call
+//! would still cost more than the rest of a static name's call, so each thread times one call
+//! of each static name in [`SAMPLE`]: the first it starts after a reset, and each it starts
+//! when it has started a multiple of `SAMPLE` calls of the name; `stats` scales the timed
+//! calls' total up by calls / timed calls. Calls of run-time and `#[dynamic]` names, which take
+//! a lock or hold a handler anyway, are all timed; so is every call with the `metrics` feature,
+//! whose histogram wants each one.
 //!
 //! `reset_stats` writes nothing a calling thread writes: it records what each slot holds as
 //! that slot's baseline, which `stats` subtracts, and starts a new epoch; a slot's longest call
@@ -122,9 +123,9 @@ pub(crate) struct PerThread {
 struct Pair([Slot; 2]);
 
 /// One declaration's counters on one thread. Written by that thread only, with `Relaxed` loads
-/// and stores: there is no other writer whose update could be lost, and a reader needs each
-/// counter's own latest value, not an order between counters (a snapshot racing a call may
-/// see part of it). `max_epoch` is the one exception: see [`Slot::time`].
+/// and stores: there is no other writer whose update could be lost, and a reader needs a recent
+/// value of each counter on its own, not an order between counters (a snapshot racing a call
+/// may see part of it). `max_epoch` is the one exception: see [`Slot::time`].
 #[derive(Default)]
 struct Slot {
     /// Static calls started on this thread.
@@ -208,6 +209,7 @@ impl Slot {
         }
     }
 
+    /// Adds a timed call's time, and makes it the longest of the epoch if it is.
     #[cold]
     fn time(&self, nanos: u64, epoch: &AtomicU64) {
         bump(&self.timed, 1);
@@ -389,6 +391,8 @@ impl Metrics {
         }
     }
 
+    /// Relaxed, here and in `enabled`: the switch publishes nothing; a call that reads it late
+    /// is counted or not, as if it had started a moment earlier.
     pub(crate) fn set_enabled(&self, enabled: bool) {
         self.enabled.store(enabled, Ordering::Relaxed);
     }
@@ -442,10 +446,9 @@ impl Metrics {
     /// other call is timed.
     #[inline]
     pub(crate) fn start(&self, running: Option<u32>, registry: &impl Declarations) -> Timer<'_> {
-        let thread = self.thread(|| registry.count());
         let (running, timed) = match running {
             Some(entry) => {
-                let slot = thread.slot(entry);
+                let slot = self.thread(|| registry.count()).slot(entry);
                 (Some((entry, slot)), slot.start(&self.epoch))
             }
             None => (None, true),
