@@ -629,10 +629,17 @@ fn get_clone_races_replace_and_drained() {
         registry
             .drained("x", std::time::Duration::from_secs(3600))
             .unwrap();
-        assert_eq!(old_drops.load(Ordering::SeqCst), 1, "drained before the drop");
+        assert_eq!(
+            old_drops.load(Ordering::SeqCst),
+            1,
+            "drained before the drop"
+        );
 
         let seen = reader.join().unwrap();
-        assert!(seen == Some(0) || seen == Some(1), "the reader saw {seen:?}");
+        assert!(
+            seen == Some(0) || seen == Some(1),
+            "the reader saw {seen:?}"
+        );
         assert_eq!(old_drops.load(Ordering::SeqCst), 1, "dropped exactly once");
         assert_eq!(new_drops.load(Ordering::SeqCst), 0);
     });
