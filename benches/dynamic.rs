@@ -36,7 +36,9 @@
 //!   cores). `register_unregister` registers a name that is not in the registry and removes it
 //!   again (the names cycle through `common::names::MISSES`); `replace` replaces an existing
 //!   name's handler (cycling through the 4096 names). A sample is one write: the reported median
-//!   is the median single write, timer included (tens of ns).
+//!   is the median single write, timer included (tens of ns). `arc_swap_copy_on_write` is the
+//!   write an `ArcSwap<HashMap>` of the same 4096 names needs (copy, change, publish), for
+//!   comparison.
 //!
 //! Tail latency of lookups while subscribers and a writer are busy is benches/dynamic_p99.rs.
 //!
@@ -332,6 +334,26 @@ mod writes {
                 })
                 .bench_local_values(|name| registry.replace(name, handler).unwrap());
         });
+    }
+
+    /// The write an `ArcSwap<HashMap>` needs: copy the 4096-name map, replace one entry,
+    /// publish the copy (readers never wait, but every write costs the whole map). The map
+    /// holds what the registry's does: owned names and shared handlers.
+    #[divan::bench]
+    fn arc_swap_copy_on_write(bencher: Bencher) {
+        let entries = fn_entries_all().map(|(name, f)| (Box::<str>::from(name), Arc::new(f)));
+        let map = ArcSwap::from_pointee(entries.collect::<HashMap<_, _>>());
+        let mut next = 0;
+        bencher
+            .with_inputs(|| {
+                next = (next + 1) % NAMES.len();
+                NAMES[next]
+            })
+            .bench_local_values(|name| {
+                let mut copy = HashMap::clone(&map.load());
+                copy.insert(Box::from(name), Arc::new(handler as Handler));
+                map.store(Arc::new(copy));
+            });
     }
 
     /// All 4096 names with the fn handler.
