@@ -15,7 +15,7 @@
 //!   longer per call than 1) against `get` (an `Arc` clone per lookup, whose count is shared).
 //!
 //! - `guarded`: a declared registry with metadata (`Registry<F, Access>`): `call` against
-//!   `call_as` with a check of the handler's metadata that allows it, metrics off and on.
+//!   `call_guarded` with a check of the handler's metadata that allows it, metrics off and on.
 //!
 //! Run with `cargo bench --bench invoke`; `call` minus `get_then_call` is the invoke layer's own
 //! cost.
@@ -203,7 +203,7 @@ mod guarded {
         let registry = metrics(false);
         bencher.bench(|| {
             registry
-                .call_as(black_box(NAME), public_only, |f| f(black_box(7)))
+                .call_guarded(black_box(NAME), public_only, |f| f(black_box(7)))
                 .ok()
         });
     }
@@ -219,7 +219,7 @@ mod guarded {
         let registry = metrics(true);
         bencher.bench(|| {
             registry
-                .call_as(black_box(NAME), public_only, |f| f(black_box(7)))
+                .call_guarded(black_box(NAME), public_only, |f| f(black_box(7)))
                 .ok()
         });
     }

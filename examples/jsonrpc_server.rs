@@ -1,7 +1,7 @@
 //! A JSON-RPC 2.0 service over HTTP whose every method is a `#[handler]`.
 //!
 //! Sync methods live in one registry, async ones in another; each call goes through
-//! `Registry::call_as` / `Registry::call_async_as`, so it runs in a `handler` span, a panicking
+//! `Registry::call_guarded` / `Registry::call_async_guarded`, so it runs in a `handler` span, a panicking
 //! method becomes a JSON-RPC internal error while the server keeps serving, async methods get a
 //! deadline, and every call is counted (see `admin.stats`, which also shows the calls running
 //! now). The sync registry holds owned closures, so `admin.set_greeting` can install a
@@ -112,7 +112,7 @@ impl Caller {
         }
     }
 
-    /// The check of `Registry::call_as`: whether this caller may call a method with `access`,
+    /// The check of `Registry::call_guarded`: whether this caller may call a method with `access`,
     /// and if not, why.
     pub fn check(self, access: &Access) -> Result<(), String> {
         match (access, self) {
@@ -743,10 +743,10 @@ pub async fn invoke(method: &str, params: Params) -> Result<Value, RpcError> {
     let caller = params.caller();
     let check = |access: &Access| caller.check(access);
     let outcome = if METHODS.contains(method) {
-        METHODS.call_as(method, check, |method| method(params))
+        METHODS.call_guarded(method, check, |method| method(params))
     } else {
         ASYNC_METHODS
-            .call_async_as(method, check, |method| method(params))
+            .call_async_guarded(method, check, |method| method(params))
             .timeout(CALL_TIMEOUT, tokio::time::sleep)
             .await
     };

@@ -114,6 +114,13 @@
 //! [`AsyncCall::timeout`] and [`AsyncCall::cancel_on`] to drop a handler that takes too long.
 //! No registry lock is held while a handler runs, and `call` hands the handler over by
 //! reference: calling a declared name writes no shared memory, whatever the handler type.
+//! A call looks its handler up when it is made and does not borrow the name: on a `static`
+//! registry it is a `'static` future, `Send` when the handler's is, so it can be spawned.
+//!
+//! Deadlines follow one convention: the runtime-agnostic forms take your runtime's sleep
+//! function (`timeout(after, sleep)`, `drained_async(name, timeout, sleep)`); with the `tokio`
+//! feature, the `_after`/`_for` forms take only a `Duration` (`timeout_after`, `drained_for`,
+//! `Changes::recv_for`).
 //!
 //! # Names
 //! Non-empty, at most 256 bytes, no whitespace and no control characters: checked at compile time
@@ -149,8 +156,8 @@ pub use registry_core::Mock;
 ///
 /// `meta = EXPR` gives the handler its metadata in a registry declared as `Registry<F, M>`: a
 /// constant expression of type `M` (it initializes a `static`), read with
-/// [`Registry::get_with_meta`], [`EntryInfo::meta`] and checked by [`Registry::call_as`]. It may
-/// be left out when `M: Default`.
+/// [`Registry::get_with_meta`], [`EntryInfo::meta`] and checked by [`Registry::call_guarded`].
+/// It may be left out when `M: Default`.
 ///
 /// `crate = PATH` names the path handler-registry is reachable at, for a renamed dependency
 /// (`hr = { package = "handler-registry", … }`) or a framework that re-exports the attributes:

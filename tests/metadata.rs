@@ -1,4 +1,4 @@
-//! Typed handler metadata (`Registry<F, M>`, `meta = …`) and guarded calls (`call_as`).
+//! Typed handler metadata (`Registry<F, M>`, `meta = …`) and guarded calls (`call_guarded`).
 
 mod support;
 
@@ -202,7 +202,7 @@ fn register_uses_the_default_metadata_and_a_dynamic_declaration_keeps_its_own() 
 fn call_as_refuses_before_the_handler_runs() {
     let before = RESETS.load(Ordering::SeqCst);
     let error = METHODS
-        .call_as("m.reset", public_only, |reset| reset(1))
+        .call_guarded("m.reset", public_only, |reset| reset(1))
         .unwrap_err();
     assert_eq!(denied(&error), ("m.reset", "admin only"));
     assert_eq!(
@@ -211,7 +211,7 @@ fn call_as_refuses_before_the_handler_runs() {
     );
     // Through the alias too; and the handler never ran.
     let error = METHODS
-        .call_as("m.clear", public_only, |reset| reset(1))
+        .call_guarded("m.clear", public_only, |reset| reset(1))
         .unwrap_err();
     assert_eq!(denied(&error), ("m.clear", "admin only"));
     assert_eq!(RESETS.load(Ordering::SeqCst), before);
@@ -221,7 +221,7 @@ fn call_as_refuses_before_the_handler_runs() {
 fn call_as_allows_and_passes_the_metadata_to_the_check() {
     let mut seen = None;
     let output = METHODS
-        .call_as(
+        .call_guarded(
             "m.double",
             |access| {
                 seen = Some(*access);
@@ -237,7 +237,7 @@ fn call_as_allows_and_passes_the_metadata_to_the_check() {
 fn call_as_of_an_unknown_name_is_not_found_and_runs_no_check() {
     let mut checked = false;
     let error = METHODS
-        .call_as(
+        .call_guarded(
             "m.doubel",
             |_| {
                 checked = true;
@@ -257,9 +257,11 @@ fn refusals_are_counted_apart_from_calls() {
         .register_with_meta("guarded", || 1, Access::Admin)
         .unwrap();
     for _ in 0..3 {
-        assert!(registry.call_as("guarded", public_only, |f| f()).is_err());
+        assert!(registry
+            .call_guarded("guarded", public_only, |f| f())
+            .is_err());
     }
-    assert_eq!(registry.call_as("guarded", |_| Ok(()), |f| f()), Ok(1));
+    assert_eq!(registry.call_guarded("guarded", |_| Ok(()), |f| f()), Ok(1));
     let stats = registry.stats();
     assert_eq!(stats.len(), 1);
     assert_eq!(
@@ -274,21 +276,21 @@ fn a_dynamic_handler_is_checked_on_the_metadata_of_the_handler_it_runs() {
     registry
         .register_with_meta("swap", Arc::new(|| 1), Access::Public)
         .unwrap();
-    let output = registry.call_as("swap", public_only, |f| {
+    let output = registry.call_guarded("swap", public_only, |f| {
         // Replaced mid-call: the check already passed on this handler's metadata.
         registry.replace("swap", Arc::new(|| 2)).unwrap();
         f()
     });
     assert_eq!(output, Ok(1));
-    assert_eq!(registry.call_as("swap", public_only, |f| f()), Ok(2));
+    assert_eq!(registry.call_guarded("swap", public_only, |f| f()), Ok(2));
 }
 
 #[test]
 fn call_async_as_refuses_and_allows() {
-    let refused = block_on(JOBS.call_async_as("job.purge", public_only, |purge| purge(1)));
+    let refused = block_on(JOBS.call_async_guarded("job.purge", public_only, |purge| purge(1)));
     assert_eq!(denied(&refused.unwrap_err()), ("job.purge", "admin only"));
     assert_eq!(PURGES.load(Ordering::SeqCst), 0);
-    let allowed = block_on(JOBS.call_async_as("job.triple", public_only, |triple| triple(5)));
+    let allowed = block_on(JOBS.call_async_guarded("job.triple", public_only, |triple| triple(5)));
     assert_eq!(allowed, Ok(15));
     let stats = JOBS.stats();
     let purge = stats.iter().find(|s| s.name() == "job.purge").unwrap();
@@ -345,8 +347,13 @@ fn a_refusal_is_recorded_in_the_calls_span() {
     let _second = tracing::Dispatch::new(tracing::subscriber::NoSubscriber::default());
     let spans = Arc::new(Spans::default());
     tracing::subscriber::with_default(Arc::clone(&spans), || {
-        assert!(METHODS.call_as("m.reset", public_only, |f| f(1)).is_err());
-        assert_eq!(METHODS.call_as("m.double", public_only, |f| f(1)), Ok(2));
+        assert!(METHODS
+            .call_guarded("m.reset", public_only, |f| f(1))
+            .is_err());
+        assert_eq!(
+            METHODS.call_guarded("m.double", public_only, |f| f(1)),
+            Ok(2)
+        );
     });
     let spans = spans.0.lock().unwrap();
     let fields = |pairs: &[(&str, &str)]| -> BTreeMap<String, String> {

@@ -81,10 +81,10 @@ fn calls_panics_refusals_and_durations_are_reported_with_their_labels() {
     let seen = reported(|| {
         assert_eq!(OPS.call("op.double", |f| f(1)), Ok(2));
         assert_eq!(OPS.call("op.twice", |f| f(2)), Ok(4));
-        assert_eq!(OPS.call_as("op.double", allowed, |f| f(3)), Ok(6));
+        assert_eq!(OPS.call_guarded("op.double", allowed, |f| f(3)), Ok(6));
         assert!(OPS.call("op.fail", |f| f(1)).is_err());
-        assert!(OPS.call_as("op.secret", allowed, |f| f(1)).is_err());
-        assert!(OPS.call_as("op.secret", allowed, |f| f(1)).is_err());
+        assert!(OPS.call_guarded("op.secret", allowed, |f| f(1)).is_err());
+        assert!(OPS.call_guarded("op.secret", allowed, |f| f(1)).is_err());
         assert!(OPS.call("op.unknown", |f| f(1)).is_err());
     });
     let registry = "metrics_feature::OPS";

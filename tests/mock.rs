@@ -158,7 +158,7 @@ fn every_lookup_path_sees_the_mock() {
         .unwrap();
     assert_eq!(block_on(JOBS.call_async("job.square", |f| f(3))), Ok(1003));
     assert_eq!(
-        block_on(JOBS.call_async_as("job.square", |_| Ok(()), |f| f(3))),
+        block_on(JOBS.call_async_guarded("job.square", |_| Ok(()), |f| f(3))),
         Ok(1003)
     );
     assert_eq!(block_on(JOBS.get("job.square").unwrap()(3)), 1003);
@@ -245,7 +245,7 @@ fn a_guarded_call_of_a_mock_is_checked_on_the_real_metadata() {
         }
     };
     assert!(matches!(
-        registry.call_as("admin.only", public, |f| f()),
+        registry.call_guarded("admin.only", public, |f| f()),
         Err(Error::Denied { .. })
     ));
     assert_eq!(

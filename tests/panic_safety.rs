@@ -1,5 +1,5 @@
 //! Panic safety of user code run by the registry (issue 17): a panic in `F::clone`,
-//! `M::clone`, `M::default`, the check of `call_as` or a subscriber's waker reaches the caller
+//! `M::clone`, `M::default`, the check of `call_guarded` or a subscriber's waker reaches the caller
 //! that triggered it; a panic in the drop of a retired handler or of its metadata is contained
 //! (counted as a panic of the name in `stats()` and logged). Either way the registry is left
 //! consistent: the operation did not happen or fully happened, no change is lost or repeated,
@@ -566,7 +566,7 @@ fn a_panic_in_the_check_of_call_as_reaches_the_caller() {
         let ran = AtomicBool::new(false);
         assert_panicked(
             catch(|| {
-                reg.call_as(
+                reg.call_guarded(
                     "alpha",
                     |_| panic!("injected panic in the check"),
                     |alpha| {
@@ -578,7 +578,7 @@ fn a_panic_in_the_check_of_call_as_reaches_the_caller() {
             "injected panic in the check",
         );
         assert!(!ran.load(Ordering::SeqCst), "the handler did not run");
-        assert_eq!(reg.call_as("alpha", |_| Ok(()), |a| a.answer), Ok(1));
+        assert_eq!(reg.call_guarded("alpha", |_| Ok(()), |a| a.answer), Ok(1));
         assert_eq!(w.settle(), []);
         w.still_works(0);
     });

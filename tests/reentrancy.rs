@@ -1,6 +1,6 @@
 //! No user code under a registry lock (issue 17): every hook the registry runs (`F::clone`,
 //! `M::clone`, `M::default`, the drop of a retired handler and of its metadata, the check of
-//! `call_as`, the waker of an async subscriber or drain) may call any public method of the same
+//! `call_guarded`, the waker of an async subscriber or drain) may call any public method of the same
 //! registry without deadlock, and gets real answers.
 //!
 //! One test per hook × method, `<hook>::<method>`: the hook (see [`Scenario`]) calls the method
@@ -231,7 +231,7 @@ fn check_in_call_as() -> Scenario {
         len: &[2],
         run: |fx: &Fixture, hook: Hook, _: &Stage| {
             let trap = Trap::armed(hook);
-            let answer = fx.reg.call_as(
+            let answer = fx.reg.call_guarded(
                 "a",
                 |tag| {
                     trap.fire();

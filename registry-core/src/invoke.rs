@@ -2,7 +2,7 @@
 //! calls ([`Registry::call`]) and for calls that return a future ([`Registry::call_async`]).
 
 use std::any::Any;
-use std::future::{Future, Pending};
+use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::pin::Pin;
 use std::task::{Context, Poll};
@@ -88,14 +88,28 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     ///     Access::Public => Ok(()),
     ///     Access::Admin => Err("admin only".to_owned()),
     /// };
-    /// assert_eq!(methods.call_as("m.double", public_only, |double| double(4))?, 8);
-    /// let refused = methods.call_as("m.reset", public_only, |reset| reset(4));
+    /// assert_eq!(methods.call_guarded("m.double", public_only, |double| double(4))?, 8);
+    /// let refused = methods.call_guarded("m.reset", public_only, |reset| reset(4));
     /// assert!(matches!(refused, Err(Error::Denied { reason, .. }) if reason == "admin only"));
     /// # Ok::<(), Error>(())
     /// ```
     ///
     /// # Errors
     /// [`Error::NotFound`], [`Error::Denied`], [`Error::Panicked`].
+    pub fn call_guarded<R>(
+        &self,
+        name: &str,
+        check: impl FnOnce(&M) -> Result<(), String>,
+        f: impl FnOnce(&F) -> R,
+    ) -> Result<R, Error> {
+        self.call_checked(name, check, f)
+    }
+
+    /// The former name of [`call_guarded`](Registry::call_guarded).
+    ///
+    /// # Errors
+    /// As [`call_guarded`](Registry::call_guarded).
+    #[deprecated(note = "renamed call_guarded: `_as` names a type, as in `get_as`")]
     pub fn call_as<R>(
         &self,
         name: &str,
@@ -211,40 +225,75 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     /// ```
     pub fn call_async<'a, Fut: Future>(
         &'a self,
-        name: &'a str,
+        name: &str,
         f: impl FnOnce(&F) -> Fut,
-    ) -> AsyncCall<'a, F, Fut, Pending<()>, Pending<()>, M> {
+    ) -> AsyncCall<'a, F, Fut, M> {
         self.call_async_checked(name, |_| Ok(()), f)
     }
 
-    /// The async twin of [`call_as`](Registry::call_as): `check` runs on the handler's metadata
-    /// now, before `f`; a refusal resolves the call to [`Error::Denied`] and the handler never
-    /// runs.
-    pub fn call_async_as<'a, Fut: Future>(
+    /// The async twin of [`call_guarded`](Registry::call_guarded): `check` runs on the
+    /// handler's metadata now, before `f`; a refusal resolves the call to [`Error::Denied`] and
+    /// the handler never runs.
+    ///
+    /// ```
+    /// # extern crate registry_core as handler_registry;
+    /// use handler_registry::{BoxFuture, Error, Registry};
+    ///
+    /// # async fn example() -> Result<(), Error> {
+    /// let jobs: Registry<fn(u32) -> BoxFuture<'static, u32>, bool> = Registry::new_with_meta();
+    /// jobs.register_with_meta("purge", |_| Box::pin(async { 0 }), true)?;
+    ///
+    /// let public_only = |admin: &bool| if *admin { Err("admin only".to_owned()) } else { Ok(()) };
+    /// let refused = jobs.call_async_guarded("purge", public_only, |purge| purge(1)).await;
+    /// assert!(matches!(refused, Err(Error::Denied { reason, .. }) if reason == "admin only"));
+    /// # Ok(())
+    /// # }
+    /// # fn block_on<T>(future: impl std::future::Future<Output = T>) -> T {
+    /// #     let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    /// #     let mut future = std::pin::pin!(future);
+    /// #     loop {
+    /// #         if let std::task::Poll::Ready(output) = future.as_mut().poll(&mut cx) {
+    /// #             return output;
+    /// #         }
+    /// #     }
+    /// # }
+    /// # block_on(example()).unwrap();
+    /// ```
+    pub fn call_async_guarded<'a, Fut: Future>(
         &'a self,
-        name: &'a str,
+        name: &str,
         check: impl FnOnce(&M) -> Result<(), String>,
         f: impl FnOnce(&F) -> Fut,
-    ) -> AsyncCall<'a, F, Fut, Pending<()>, Pending<()>, M> {
+    ) -> AsyncCall<'a, F, Fut, M> {
+        self.call_async_checked(name, check, f)
+    }
+
+    /// The former name of [`call_async_guarded`](Registry::call_async_guarded).
+    #[deprecated(note = "renamed call_async_guarded: `_as` names a type, as in `get_as`")]
+    pub fn call_async_as<'a, Fut: Future>(
+        &'a self,
+        name: &str,
+        check: impl FnOnce(&M) -> Result<(), String>,
+        f: impl FnOnce(&F) -> Fut,
+    ) -> AsyncCall<'a, F, Fut, M> {
         self.call_async_checked(name, check, f)
     }
 
     #[inline(always)]
     fn call_async_checked<'a, Fut: Future>(
         &'a self,
-        name: &'a str,
+        name: &str,
         check: impl FnOnce(&M) -> Result<(), String>,
         f: impl FnOnce(&F) -> Fut,
-    ) -> AsyncCall<'a, F, Fut, Pending<()>, Pending<()>, M> {
+    ) -> AsyncCall<'a, F, Fut, M> {
         let mut call = AsyncCall {
             registry: self,
-            name,
+            name: Called::Held,
             early: None,
             handler: None,
             held: None,
             declared: None,
             timer: None,
-            timeout: Duration::ZERO,
             deadline: None,
             cancel: None,
         };
@@ -261,25 +310,38 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         let fixed = match (&mock, frozen.find(name)) {
             (Some(_), _) => None,
             (None, Some(slot)) if !slot.dynamic => Some(slot),
-            (None, slot) => match self.hold(name, slot.map(|slot| slot.entry())) {
-                Ok(held) => {
-                    live = Some(held);
-                    None
+            (None, slot) => {
+                // A `#[dynamic]` name keeps the declared spelling it was called by; a run-time
+                // name is the held handler's own.
+                if let Some(slot) = &slot {
+                    call.name = Called::Static(slot.name());
                 }
-                Err(error) => {
-                    call.early = Some(Box::new(error));
-                    return call;
+                match self.hold(name, slot.map(|slot| slot.entry())) {
+                    Ok(held) => {
+                        live = Some(held);
+                        None
+                    }
+                    Err(error) => {
+                        call.early = Some(Box::new(error));
+                        return call;
+                    }
                 }
-            },
+            }
         };
         let (handler, meta, running, declared) = match (&mock, fixed, live.as_ref()) {
-            (Some((handler, meta, declared)), ..) => (handler, meta, None, *declared),
-            (None, Some(slot), _) => (
-                slot.handler,
-                &frozen.entries[slot.entry() as usize].meta,
-                Some(slot.entry()),
-                Some(slot.entry()),
-            ),
+            (Some((handler, meta, declared)), ..) => {
+                call.name = Called::of_mock(frozen.find(name).map(|slot| slot.name()), name);
+                (handler, meta, None, *declared)
+            }
+            (None, Some(slot), _) => {
+                call.name = Called::Static(slot.name());
+                (
+                    slot.handler,
+                    &frozen.entries[slot.entry() as usize].meta,
+                    Some(slot.entry()),
+                    Some(slot.entry()),
+                )
+            }
             (None, None, Some(held)) => (held.handler(), held.meta(), None, held.declared()),
             (None, None, None) => unreachable!("a name not held is returned early"),
         };
@@ -447,16 +509,53 @@ impl<F, M> Declarations for Registry<F, M> {
     }
 }
 
+/// A deadline or cancellation signal of an [`AsyncCall`], boxed: few calls set one, and the
+/// others neither carry its type nor pay for its size.
+type Signal<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
+
+/// The name a call was made by, kept without borrowing the caller's string, so that the call
+/// can outlive it (a spawned task).
+enum Called {
+    /// A declared name or alias: the frozen table's own spelling.
+    Static(&'static str),
+    /// A run-time name: the name of the handler the call holds.
+    Held,
+    /// A mocked name that is not declared (the `testing` feature only).
+    Owned(Box<str>),
+}
+
+impl Called {
+    #[cold]
+    fn of_mock(declared: Option<&'static str>, name: &str) -> Self {
+        match declared {
+            Some(name) => Called::Static(name),
+            None => Called::Owned(name.into()),
+        }
+    }
+
+    fn get<'n, F, M>(&'n self, held: &'n Option<Held<'_, F, M>>) -> &'n str {
+        match (self, held) {
+            (Called::Static(name), _) => name,
+            (Called::Owned(name), _) => name,
+            (Called::Held, Some(held)) => &held.live().name,
+            (Called::Held, None) => unreachable!("a run-time name's call holds its handler"),
+        }
+    }
+}
+
 pin_project! {
     /// A call in flight, returned by [`Registry::call_async`]: a future resolving to the
     /// handler's output, or to an [`Error`].
     ///
-    /// `D` and `C` are the deadline and cancellation signals set with
-    /// [`timeout`](AsyncCall::timeout) and [`cancel_on`](AsyncCall::cancel_on).
+    /// The handler is looked up (and a run-time handler held) when the call is created, and
+    /// the call does not borrow the name it was made by: with a registry that lives for
+    /// `'static` (a `#[registry]` static, the default registry) the call is `'static`, and
+    /// `Send` when `Fut` is, so it can be spawned. A deadline ([`timeout`](AsyncCall::timeout))
+    /// and a cancellation signal ([`cancel_on`](AsyncCall::cancel_on)) are boxed when set.
     #[must_use = "a call does nothing unless it is awaited or polled"]
-    pub struct AsyncCall<'a, F: 'static, Fut, D, C, M: 'static = ()> {
+    pub struct AsyncCall<'a, F: 'static, Fut, M: 'static = ()> {
         registry: &'a Registry<F, M>,
-        name: &'a str,
+        name: Called,
         // Boxed: the error is the cold path, and a smaller call is cheaper to move.
         early: Option<Box<Error>>,
         #[pin]
@@ -465,16 +564,13 @@ pin_project! {
         held: Option<Held<'a, F, M>>,
         declared: Option<u32>,
         timer: Option<Timer<'a>>,
-        timeout: Duration,
-        #[pin]
-        deadline: Option<D>,
-        #[pin]
-        cancel: Option<C>,
+        deadline: Option<(Duration, Signal<'a>)>,
+        cancel: Option<Signal<'a>>,
     }
 }
 
-impl<'a, F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static, Fut, D, C>
-    AsyncCall<'a, F, Fut, D, C, M>
+impl<'a, F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static, Fut>
+    AsyncCall<'a, F, Fut, M>
 {
     /// Gives the call a deadline `after` from now: if the handler has not finished when the
     /// future `sleep(after)` completes, its future is dropped and the call resolves to
@@ -511,23 +607,19 @@ impl<'a, F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static, Fut
     /// # }
     /// # block_on(example()).unwrap();
     /// ```
-    pub fn timeout<S, D2>(self, after: Duration, sleep: S) -> AsyncCall<'a, F, Fut, D2, C, M>
+    pub fn timeout<S, D>(mut self, after: Duration, sleep: S) -> Self
     where
-        S: FnOnce(Duration) -> D2,
-        D2: Future,
+        S: FnOnce(Duration) -> D,
+        D: Future + Send + 'a,
     {
-        AsyncCall {
-            registry: self.registry,
-            name: self.name,
-            early: self.early,
-            handler: self.handler,
-            held: self.held,
-            declared: self.declared,
-            timer: self.timer,
-            timeout: after,
-            deadline: Some(sleep(after)),
-            cancel: self.cancel,
-        }
+        let deadline = sleep(after);
+        self.deadline = Some((
+            after,
+            Box::pin(async move {
+                deadline.await;
+            }),
+        ));
+        self
     }
 
     /// Cancels the call when `signal` completes first: the handler's future is dropped and the
@@ -563,29 +655,19 @@ impl<'a, F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static, Fut
     /// # }
     /// # block_on(example()).unwrap();
     /// ```
-    pub fn cancel_on<C2: Future>(self, signal: C2) -> AsyncCall<'a, F, Fut, D, C2, M> {
-        AsyncCall {
-            registry: self.registry,
-            name: self.name,
-            early: self.early,
-            handler: self.handler,
-            held: self.held,
-            declared: self.declared,
-            timer: self.timer,
-            timeout: self.timeout,
-            deadline: self.deadline,
-            cancel: Some(signal),
-        }
+    pub fn cancel_on<C: Future + Send + 'a>(mut self, signal: C) -> Self {
+        self.cancel = Some(Box::pin(async move {
+            signal.await;
+        }));
+        self
     }
 }
 
-impl<F, M, Fut, D, C> Future for AsyncCall<'_, F, Fut, D, C, M>
+impl<F, M, Fut> Future for AsyncCall<'_, F, Fut, M>
 where
     F: Clone + Send + Sync + 'static,
     M: Clone + Send + Sync + 'static,
     Fut: Future,
-    D: Future,
-    C: Future,
 {
     type Output = Result<Fut::Output, Error>;
 
@@ -599,7 +681,7 @@ where
             .as_mut()
             .as_pin_mut()
             .expect("`AsyncCall` polled after it completed");
-        let name = *this.name;
+        let name = this.name.get(this.held);
         // A poll of a held handler runs as a call on it (see `drained`).
         let poll = || match this.held.as_ref() {
             Some(held) => held.enter(|| handler.poll(cx)),
@@ -611,17 +693,22 @@ where
             Ok(Poll::Pending) if fired(this.cancel.as_mut(), cx) => Err(Error::Cancelled {
                 name: name.to_owned(),
             }),
-            Ok(Poll::Pending) if fired(this.deadline.as_mut(), cx) => Err(Error::TimedOut {
-                name: name.to_owned(),
-                after: *this.timeout,
-            }),
+            Ok(Poll::Pending) if fired(this.deadline.as_mut().map(|(_, signal)| signal), cx) => {
+                Err(Error::TimedOut {
+                    name: name.to_owned(),
+                    after: this
+                        .deadline
+                        .as_ref()
+                        .map_or(Duration::ZERO, |(after, _)| *after),
+                })
+            }
             Ok(Poll::Pending) => return Poll::Pending,
         };
         // Drop the handler's future now, inside its span (`Instrumented` enters it on drop). A
         // panic while dropping it changes nothing for the caller: the outcome is already known.
         let _ = panic::catch_unwind(AssertUnwindSafe(|| this.handler.set(None)));
-        this.deadline.set(None);
-        this.cancel.set(None);
+        *this.deadline = None;
+        *this.cancel = None;
         let panicked = matches!(outcome, Err(Error::Panicked { .. }));
         this.registry
             .record(*this.declared, name, this.timer.take(), panicked);
@@ -644,10 +731,8 @@ fn call_span(name: &str) -> tracing::Span {
 }
 
 /// Whether an optional signal has completed.
-fn fired<S: Future>(signal: Pin<&mut Option<S>>, cx: &mut Context<'_>) -> bool {
-    signal
-        .as_pin_mut()
-        .is_some_and(|signal| signal.poll(cx).is_ready())
+fn fired(signal: Option<&mut Signal<'_>>, cx: &mut Context<'_>) -> bool {
+    signal.is_some_and(|signal| signal.as_mut().poll(cx).is_ready())
 }
 
 #[cold]

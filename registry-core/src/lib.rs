@@ -3,9 +3,18 @@
 //!
 //! Programs depend on the `handler-registry` facade, which re-exports this crate together with
 //! the `#[handler]`, `#[registry]` and `#[dynamic]` attributes.
+//!
+//! # Deadlines
+//! Every wait with a deadline has a runtime-agnostic form that takes the runtime's sleep
+//! function ([`AsyncCall::timeout`], [`Registry::drained_async`]) or a future to race
+//! ([`AsyncCall::cancel_on`]). With the `tokio` feature, the `_after`/`_for` forms take only a
+//! [`Duration`](std::time::Duration) and use `tokio::time::sleep`: `AsyncCall::timeout_after`,
+//! `Registry::drained_for` and `Changes::recv_for`.
 
 mod any;
 mod changes;
+#[cfg(feature = "tokio")]
+mod deadlines;
 mod drain;
 mod entry;
 mod error;
