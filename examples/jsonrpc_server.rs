@@ -442,8 +442,8 @@ mod admin {
     #[derive(Serialize)]
     struct Description {
         name: String,
-        aliases: &'static [&'static str],
-        doc: &'static str,
+        aliases: Vec<String>,
+        doc: String,
         #[serde(rename = "async")]
         is_async: bool,
         #[serde(skip_serializing_if = "Option::is_none")]
@@ -465,8 +465,8 @@ mod admin {
             .filter(|(entry, _)| caller.may_call(*entry.meta()))
             .map(|(entry, is_async)| Description {
                 name: entry.name().to_owned(),
-                aliases: entry.aliases(),
-                doc: entry.doc(),
+                aliases: entry.aliases().iter().map(ToString::to_string).collect(),
+                doc: entry.doc().to_owned(),
                 is_async,
                 version: match entry.kind() {
                     Kind::Dynamic { version } => Some(version),

@@ -67,14 +67,14 @@ fn main() -> Result<(), handler_registry::Error> {
     println!("shout(\"hey\") = {:?}", COMMANDS.lookup("shout")?("hey"));
 
     // The default registry hands a handler out only as the type it was declared with.
-    let add = handler_registry::get::<fn(i32, i32) -> i32>("math.add")?;
+    let add = handler_registry::lookup::<fn(i32, i32) -> i32>("math.add")?;
     println!("math.add(2, 3) = {}", add(2, 3));
 
     // Mistakes are errors that say what to do.
     println!("{}", COMMANDS.lookup("gret").unwrap_err());
     println!(
         "{}",
-        handler_registry::get::<fn(i64) -> i64>("math.add").unwrap_err()
+        handler_registry::lookup::<fn(i64) -> i64>("math.add").unwrap_err()
     );
     println!(
         "{}",

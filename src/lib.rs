@@ -31,7 +31,7 @@
 //! assert_eq!(greet("world"), "hello world");
 //! assert_eq!(COMMANDS.get("hi").unwrap()("you"), "hello you");
 //!
-//! let add = handler_registry::get::<fn(i32, i32) -> i32>("math.add")?;
+//! let add = handler_registry::lookup::<fn(i32, i32) -> i32>("math.add")?;
 //! assert_eq!(add(2, 3), 5);
 //!
 //! let typo = COMMANDS.lookup("gret").unwrap_err();
@@ -45,8 +45,21 @@
 //!   path. The function must coerce to `F` (usually a fn pointer type); if it does not, rustc
 //!   reports the mismatch on the function.
 //! - Without `registry = …` a handler goes to the default registry [`HANDLERS`], which accepts any
-//!   signature and checks it when the handler is taken out with [`get`]: asking for the wrong type
+//!   signature and checks it when the handler is taken out with [`lookup`]: asking for the wrong type
 //!   is [`Error::SignatureMismatch`], never a call through the wrong type.
+//!
+//! # Names
+//! One rule names the lookups: a `get` returns an `Option` ([`Registry::get`],
+//! [`Registry::get_with_meta`]), a `lookup` returns a `Result` whose [`Error::NotFound`] says
+//! which name was closest ([`Registry::lookup`], [`lookup_any`], and
+//! [`lookup::<F>`](lookup) on the default registry). Renamed items keep a `#[deprecated]`
+//! alias with a note, so code written against the old name still builds.
+//!
+//! # One default registry per process
+//! [`HANDLERS`] is shared by every crate linked into the program: a library's
+//! `#[handler("name")]` and an application's can collide, and [`Registry::freeze`] then
+//! reports a duplicate. A library declares its own `#[registry]` and puts its handlers there;
+//! the default registry is for applications and quick scripts.
 //!
 //! # Changing handlers at run time
 //! Names declared with `#[handler]` are fixed. `#[dynamic]` on a handler makes its name
@@ -107,9 +120,10 @@
 //! of slowing the registry down.
 //!
 //! # Calling handlers
-//! [`Registry::call`] looks a handler up and runs it inside a `tracing` span named `handler`,
-//! turns a panic into [`Error::Panicked`] (the registry and the caller keep working) and counts
-//! the call in [`Registry::stats`]. `#[handler]` on an `async fn` registers a shim returning a
+//! [`Registry::call`] looks a handler up and runs it inside a
+//! [`tracing`](https://docs.rs/tracing) span named `handler`, turns a panic into
+//! [`Error::Panicked`] (the registry and the caller keep working) and counts the call in
+//! [`Registry::stats`]. `#[handler]` on an `async fn` registers a shim returning a
 //! [`BoxFuture`]; [`Registry::call_async`] is the async twin of `call`, with
 //! [`AsyncCall::timeout`] and [`AsyncCall::cancel_on`] to drop a handler that takes too long.
 //! No registry lock is held while a handler runs, and `call` hands the handler over by
@@ -122,7 +136,7 @@
 //! feature, the `_after`/`_for` forms take only a `Duration` (`timeout_after`, `drained_for`,
 //! `Changes::recv_for`).
 //!
-//! # Names
+//! # Valid names
 //! Non-empty, at most 256 bytes, no whitespace and no control characters: checked at compile time
 //! by the macros (the error points at the string literal) and at run time by `register`.
 //!
@@ -134,10 +148,14 @@
 //! needs at startup with [`Registry::require`].
 
 pub use registry_core::{
-    get, lookup_any, validate_name, AnyHandler, AsyncCall, BoxFuture, Change, ChangeKind, Changes,
-    Clash, DeclaredElsewhere, EntryInfo, Error, Kind, Location, NameError, Registry, Stats,
-    DEFAULT_CHANGES_CAPACITY, HANDLERS, MAX_NAME_LEN,
+    lookup, lookup_any, validate_name, AnyHandler, AsyncCall, BoxFuture, Change, ChangeKind,
+    Changes, Clash, DeclaredElsewhere, EntryInfo, Error, Kind, Location, NameError, Registry,
+    Stats, DEFAULT_CHANGES_CAPACITY, HANDLERS, MAX_NAME_LEN,
 };
+
+/// The former name of [`lookup`]: deprecated, kept so that code written against it builds.
+#[allow(deprecated)]
+pub use registry_core::get;
 
 /// A test double, active until dropped: see [`Registry::mock`] (the `testing` feature).
 #[cfg(feature = "testing")]

@@ -4,7 +4,7 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use handler_registry::{get, handler, registry, AnyHandler, Registry};
+use handler_registry::{handler, lookup, registry, AnyHandler, Registry};
 
 /// Counts this thread's allocations, so tests running in parallel do not disturb each other.
 struct Counting;
@@ -114,11 +114,11 @@ fn inc(x: u64) -> u64 {
 #[test]
 fn declared_handlers_lookup_allocates_nothing() {
     // The first lookups freeze the tables (that allocates once, at startup).
-    assert_eq!(get::<fn(u64) -> u64>("alloc_free.double").unwrap()(4), 8);
+    assert_eq!(lookup::<fn(u64) -> u64>("alloc_free.double").unwrap()(4), 8);
     assert_eq!(OPS.get("alloc_free.inc").unwrap()(4), 5);
     let count = allocations(|| {
         for _ in 0..1000 {
-            let double = get::<fn(u64) -> u64>("alloc_free.double").unwrap();
+            let double = lookup::<fn(u64) -> u64>("alloc_free.double").unwrap();
             assert_eq!(double(21), 42);
             assert_eq!(OPS.get("alloc_free.inc").map(|inc| inc(1)), Some(2));
             assert!(OPS.get("alloc_free.dec").is_none());

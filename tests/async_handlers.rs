@@ -5,7 +5,7 @@ use std::future::Future;
 use std::sync::Arc;
 use std::task::{Context, Poll};
 
-use handler_registry::{get, handler, registry, BoxFuture, Error, Registry};
+use handler_registry::{handler, lookup, registry, BoxFuture, Error, Registry};
 
 // The handlers below only wait on `YieldOnce`, which is ready when polled again, so
 // `block_on`'s no-op waker is enough.
@@ -140,22 +140,22 @@ fn typed_registry_holds_async_handlers() {
 
 #[test]
 fn default_registry_hands_out_the_boxed_signature() {
-    let double = get::<fn(u32) -> BoxFuture<'static, u32>>("math.double").unwrap();
+    let double = lookup::<fn(u32) -> BoxFuture<'static, u32>>("math.double").unwrap();
     assert_eq!(block_on(double(21)), 42);
-    let sum = get::<fn(Vec<u64>, Arc<u64>) -> BoxFuture<'static, u64>>("math.sum").unwrap();
+    let sum = lookup::<fn(Vec<u64>, Arc<u64>) -> BoxFuture<'static, u64>>("math.sum").unwrap();
     assert_eq!(block_on(sum(vec![1, 2, 3], Arc::new(10))), 16);
-    let unit = get::<fn() -> BoxFuture<'static, ()>>("unit").unwrap();
+    let unit = lookup::<fn() -> BoxFuture<'static, ()>>("unit").unwrap();
     block_on(unit());
-    let len = get::<fn(&'static str) -> BoxFuture<'static, usize>>("text.static").unwrap();
+    let len = lookup::<fn(&'static str) -> BoxFuture<'static, usize>>("text.static").unwrap();
     assert_eq!(block_on(len("four")), 4);
-    let add = get::<unsafe fn(u8, u8) -> BoxFuture<'static, u8>>("unsafe.add").unwrap();
+    let add = lookup::<unsafe fn(u8, u8) -> BoxFuture<'static, u8>>("unsafe.add").unwrap();
     // SAFETY: 3 + 4 fits in a u8.
     assert_eq!(block_on(unsafe { add(3, 4) }), 7);
 }
 
 #[test]
 fn the_unboxed_signature_is_a_mismatch() {
-    let error = get::<fn(u32) -> u32>("math.double").unwrap_err();
+    let error = lookup::<fn(u32) -> u32>("math.double").unwrap_err();
     let Error::SignatureMismatch {
         expected, found, ..
     } = &error
@@ -194,7 +194,7 @@ fn dynamic_async_handlers_can_be_replaced() {
 
 #[test]
 fn boxed_futures_are_send() {
-    let double = get::<fn(u32) -> BoxFuture<'static, u32>>("math.double").unwrap();
+    let double = lookup::<fn(u32) -> BoxFuture<'static, u32>>("math.double").unwrap();
     let future = double(4);
     let joined = std::thread::spawn(move || block_on(future)).join().unwrap();
     assert_eq!(joined, 8);

@@ -1,6 +1,6 @@
 //! The default registry: any signature goes in, the signature is checked on the way out.
 
-use handler_registry::{get, handler, AnyHandler, Error, Registry, HANDLERS};
+use handler_registry::{handler, lookup, AnyHandler, Error, Registry, HANDLERS};
 
 // Link the plugin crate: its `plugin.mul` goes to the default registry too.
 use registry_test_plugins as _;
@@ -41,34 +41,37 @@ unsafe fn read(p: *const u8) -> u8 {
 
 #[test]
 fn the_right_signature_returns_the_function() {
-    let add = get::<fn(i32, i32) -> i32>("math.add").unwrap();
+    let add = lookup::<fn(i32, i32) -> i32>("math.add").unwrap();
     assert_eq!(add(40, 2), 42);
-    let first = get::<fn(&str) -> &str>("text.first_word").unwrap();
+    let first = lookup::<fn(&str) -> &str>("text.first_word").unwrap();
     assert_eq!(first("alpha beta"), "alpha");
-    let head = get::<for<'a> fn(&'a str) -> &'a str>("text.head").unwrap();
+    let head = lookup::<for<'a> fn(&'a str) -> &'a str>("text.head").unwrap();
     assert_eq!(head("x y"), "x");
-    assert_eq!(get::<fn(&str) -> usize>("text.len").unwrap()("four"), 4);
+    assert_eq!(lookup::<fn(&str) -> usize>("text.len").unwrap()("four"), 4);
     assert_eq!(
-        get::<fn(u8, u8) -> Option<u8>>("math.checked_div").unwrap()(9, 0),
+        lookup::<fn(u8, u8) -> Option<u8>>("math.checked_div").unwrap()(9, 0),
         None
     );
     assert_eq!(
-        get::<extern "C" fn(i64) -> i64>("ffi.negate").unwrap()(5),
+        lookup::<extern "C" fn(i64) -> i64>("ffi.negate").unwrap()(5),
         -5
     );
-    let read = get::<unsafe fn(*const u8) -> u8>("unsafe.read").unwrap();
+    let read = lookup::<unsafe fn(*const u8) -> u8>("unsafe.read").unwrap();
     // SAFETY: the pointer comes from a live reference.
     assert_eq!(unsafe { read(&7u8) }, 7);
 }
 
 #[test]
 fn handlers_from_another_crate_reach_the_default_registry() {
-    assert_eq!(get::<fn(u64, u64) -> u64>("plugin.mul").unwrap()(6, 7), 42);
+    assert_eq!(
+        lookup::<fn(u64, u64) -> u64>("plugin.mul").unwrap()(6, 7),
+        42
+    );
 }
 
 #[test]
 fn a_wrong_signature_is_a_mismatch_with_both_types_and_the_location() {
-    let error = get::<fn(i64, i64) -> i64>("math.add").unwrap_err();
+    let error = lookup::<fn(i64, i64) -> i64>("math.add").unwrap_err();
     let Error::SignatureMismatch {
         name,
         expected,
@@ -95,7 +98,7 @@ fn a_wrong_signature_is_a_mismatch_with_both_types_and_the_location() {
     let Error::SignatureMismatch {
         location: via_alias,
         ..
-    } = get::<fn(&str) -> String>("text.head").unwrap_err()
+    } = lookup::<fn(&str) -> String>("text.head").unwrap_err()
     else {
         panic!("expected SignatureMismatch");
     };
@@ -104,7 +107,7 @@ fn a_wrong_signature_is_a_mismatch_with_both_types_and_the_location() {
 
 #[test]
 fn an_unknown_name_suggests_the_closest() {
-    let error = get::<fn(i32, i32) -> i32>("math.ad").unwrap_err();
+    let error = lookup::<fn(i32, i32) -> i32>("math.ad").unwrap_err();
     let Error::NotFound {
         name, suggestion, ..
     } = &error

@@ -89,7 +89,7 @@ fn every_result_api_returns_the_freeze_error() {
 fn the_default_registry_returns_its_freeze_error_from_typed_lookups() {
     let expected = freeze_error(&HANDLERS);
     assert_eq!(
-        handler_registry::get::<fn() -> u8>("default.fine").err(),
+        handler_registry::lookup::<fn() -> u8>("default.fine").err(),
         Some(expected.clone())
     );
     assert_eq!(

@@ -177,7 +177,7 @@ fn near_misses_never_resolve_and_never_panic() {
             Err(Error::NotFound { .. })
         ));
         assert!(matches!(
-            handler_registry::get::<fn() -> u32>(&name),
+            handler_registry::lookup::<fn() -> u32>(&name),
             Err(Error::NotFound { .. })
         ));
         let message = registry.lookup(&name).err().map(|error| error.to_string());

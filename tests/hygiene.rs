@@ -6,7 +6,7 @@
 
 mod support;
 
-use handler_registry::{get, Kind};
+use handler_registry::{lookup, Kind};
 use support::block_on;
 
 mod shadowed {
@@ -192,11 +192,14 @@ fn owned_handlers_resolve_despite_shadowing() {
 
 #[test]
 fn default_registry_handlers_resolve_despite_shadowing() {
-    assert_eq!(get::<fn(i64) -> i64>("negate").unwrap()(3), -3);
-    assert_eq!(get::<fn(&str) -> &str>("first_word").unwrap()("a b"), "a");
-    assert_eq!(get::<fn() -> u8>("old").unwrap()(), 7);
-    assert_eq!(get::<fn(u8) -> u8>("below.only").unwrap()(1), 2);
-    assert_eq!(get::<fn(u8) -> u8>("above.only").unwrap()(1), 3);
+    assert_eq!(lookup::<fn(i64) -> i64>("negate").unwrap()(3), -3);
+    assert_eq!(
+        lookup::<fn(&str) -> &str>("first_word").unwrap()("a b"),
+        "a"
+    );
+    assert_eq!(lookup::<fn() -> u8>("old").unwrap()(), 7);
+    assert_eq!(lookup::<fn(u8) -> u8>("below.only").unwrap()(1), 2);
+    assert_eq!(lookup::<fn(u8) -> u8>("above.only").unwrap()(1), 3);
     let dynamic: Vec<_> = handler_registry::HANDLERS
         .entries()
         .into_iter()
@@ -216,9 +219,9 @@ fn default_registry_handlers_resolve_despite_shadowing() {
 fn async_handlers_resolve_despite_shadowing() {
     let increment = shadowed::ASYNC_NUMBERS.get("async.increment").unwrap();
     assert_eq!(block_on(increment(41)), 42);
-    let square = get::<fn(u64) -> handler_registry::BoxFuture<'static, u64>>("async.square");
+    let square = lookup::<fn(u64) -> handler_registry::BoxFuture<'static, u64>>("async.square");
     assert_eq!(block_on(square.unwrap()(12)), 144);
-    let shout = get::<fn(String) -> handler_registry::BoxFuture<'static, String>>("async.Shout");
+    let shout = lookup::<fn(String) -> handler_registry::BoxFuture<'static, String>>("async.Shout");
     assert_eq!(block_on(shout.unwrap()("hey".into())), "HEY");
     let square_entry = handler_registry::HANDLERS
         .entries()

@@ -163,16 +163,16 @@ fn every_lookup_path_sees_the_mock() {
     );
     assert_eq!(block_on(JOBS.get("job.square").unwrap()(3)), 1003);
 
-    // The default registry: `get::<F>` downcasts the fake.
+    // The default registry: `lookup::<F>` downcasts the fake.
     let fake: fn(i32, i32) -> i32 = |a, b| a * b;
     let _add = HANDLERS
         .mock("mock.default.add", handler_registry::AnyHandler::new(fake))
         .unwrap();
-    let add = handler_registry::get::<fn(i32, i32) -> i32>("mock.default.add").unwrap();
+    let add = handler_registry::lookup::<fn(i32, i32) -> i32>("mock.default.add").unwrap();
     assert_eq!(add(6, 7), 42);
     // A fake of another type is reported as such.
     assert!(matches!(
-        handler_registry::get::<fn(i32) -> i32>("mock.default.add"),
+        handler_registry::lookup::<fn(i32) -> i32>("mock.default.add"),
         Err(Error::SignatureMismatch { .. })
     ));
 }

@@ -167,7 +167,7 @@ fn the_default_registry_frees_run_time_handlers() {
         .register("owned.default", any)
         .unwrap();
     let got =
-        handler_registry::get::<Arc<dyn Fn() -> usize + Send + Sync>>("owned.default").unwrap();
+        handler_registry::lookup::<Arc<dyn Fn() -> usize + Send + Sync>>("owned.default").unwrap();
     assert_eq!(got(), 10);
     drop(got);
     let mut changes = handler_registry::HANDLERS.subscribe();

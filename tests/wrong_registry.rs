@@ -51,7 +51,7 @@ fn a_name_declared_in_the_default_registry_is_pointed_at() {
 
 #[test]
 fn a_name_declared_in_another_registry_is_pointed_at_by_alias_too() {
-    let error = handler_registry::get::<fn(&str) -> String>("wr.dice").unwrap_err();
+    let error = handler_registry::lookup::<fn(&str) -> String>("wr.dice").unwrap_err();
     let found = elsewhere(&error);
     assert_eq!(
         (found.name(), found.registry()),

@@ -124,7 +124,7 @@ impl Registry<AnyHandler> {
 }
 
 /// The default registry: `#[handler("name")]` without `registry = …` registers here, whatever
-/// the function's signature. Take handlers out with [`get`].
+/// the function's signature. Take handlers out with [`lookup`].
 #[cfg(not(handler_registry_loom))]
 pub static HANDLERS: Registry<AnyHandler> = Registry::__linked("handler_registry::HANDLERS");
 
@@ -142,13 +142,16 @@ impl RegistryDecl for HANDLERS {
 
 /// The handler `name` from the default registry [`HANDLERS`], as an `F`.
 ///
+/// Named by the crate's rule: `lookup` returns a `Result` whose [`Error::NotFound`] carries a
+/// "did you mean" suggestion; `get` returns an `Option`.
+///
 /// ```
 /// # extern crate registry_core as handler_registry;
-/// use handler_registry::{get, Error};
+/// use handler_registry::{lookup, Error};
 ///
 /// // `#[handler("math.add")] fn add(a: i32, b: i32) -> i32` would make this `Ok(add)`; this
 /// // doctest declares no handler, so the name is unknown.
-/// let missing = get::<fn(i32, i32) -> i32>("math.add");
+/// let missing = lookup::<fn(i32, i32) -> i32>("math.add");
 /// assert!(matches!(missing, Err(Error::NotFound { .. })));
 /// ```
 ///
@@ -157,6 +160,21 @@ impl RegistryDecl for HANDLERS {
 /// handler was declared with another signature.
 #[cfg(not(handler_registry_loom))]
 #[inline]
-pub fn get<F: Clone + Send + Sync + 'static>(name: &str) -> Result<F, Error> {
+pub fn lookup<F: Clone + Send + Sync + 'static>(name: &str) -> Result<F, Error> {
     HANDLERS.get_as(name)
+}
+
+/// The former name of [`lookup`], which it calls: it returns a `Result`, and by the crate's
+/// naming rule a `get` returns an `Option`.
+///
+/// # Errors
+/// As [`lookup`].
+#[cfg(not(handler_registry_loom))]
+#[deprecated(
+    since = "0.1.0",
+    note = "renamed `handler_registry::lookup::<F>(name)`: `lookup` returns a `Result`, `get` an `Option`"
+)]
+#[inline]
+pub fn get<F: Clone + Send + Sync + 'static>(name: &str) -> Result<F, Error> {
+    lookup(name)
 }

@@ -469,8 +469,8 @@ impl<F: 'static, M: 'static> Registry<F, M> {
             }
         }
         // A run-time name that is gone for good takes its call counts with it.
-        if declared.is_none() && !self.overlay.read().contains(&name) {
-            self.metrics.forget(&name);
+        if declared.is_none() {
+            self.forget_stats_if_gone(&name);
         }
         self.changes.post(&name, ChangeKind::Drained, version);
         // Delivered before the waiters are let go (`drained` means announced too); the tasks

@@ -107,6 +107,10 @@ pub enum Kind {
 /// A snapshot of one registered handler, as returned by
 /// [`Registry::entries`](crate::Registry::entries), with its metadata `M` (`()` for a
 /// registry without a metadata type).
+///
+/// Its fields are read through accessors that borrow from the snapshot (`&str`, not
+/// `&'static str`), so that docs and aliases given at run time can be added later without a
+/// breaking change.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct EntryInfo<M = ()> {
     pub(crate) name: Cow<'static, str>,
@@ -131,22 +135,22 @@ impl<M> EntryInfo<M> {
     }
 
     /// Extra names that resolve to the same handler (`aliases = [...]`).
-    pub fn aliases(&self) -> &'static [&'static str] {
+    pub fn aliases(&self) -> &[&str] {
         self.aliases
     }
 
     /// The function's `///` doc comment, trimmed; empty when it has none.
-    pub fn doc(&self) -> &'static str {
+    pub fn doc(&self) -> &str {
         self.doc
     }
 
     /// The module that declared the handler; empty for names installed at run time.
-    pub fn module_path(&self) -> &'static str {
+    pub fn module_path(&self) -> &str {
         self.location.module_path
     }
 
     /// The source file of the declaration or of the call that installed the current handler.
-    pub fn file(&self) -> &'static str {
+    pub fn file(&self) -> &str {
         self.location.file
     }
 

@@ -10,6 +10,20 @@
 //! ([`AsyncCall::cancel_on`]). With the `tokio` feature, the `_after`/`_for` forms take only a
 //! [`Duration`](std::time::Duration) and use `tokio::time::sleep`: `AsyncCall::timeout_after`,
 //! `Registry::drained_for` and `Changes::recv_for`.
+//!
+//! # Names
+//! One rule names the lookups: a `get` returns an `Option` ([`Registry::get`],
+//! [`Registry::get_with_meta`]), a `lookup` returns a `Result` whose [`Error::NotFound`] says
+//! which name was closest ([`Registry::lookup`], [`lookup_any`], and `lookup::<F>` on the
+//! default registry). Renamed items keep a `#[deprecated]` alias with a note, so code written
+//! against the old name still builds.
+//!
+//! # One default registry per process
+//! `HANDLERS` is shared by every crate linked into the program: a library's
+//! `#[handler("name")]` and an application's can collide, and [`Registry::freeze`] then
+//! reports a duplicate. A library declares its own `#[registry]` and puts its handlers there;
+//! the default registry is for applications and quick scripts.
+//!
 
 mod any;
 mod changes;
@@ -34,7 +48,8 @@ mod suggest;
 mod sync;
 
 #[cfg(not(handler_registry_loom))]
-pub use any::get;
+#[allow(deprecated)]
+pub use any::{get, lookup};
 pub use any::{AnyHandler, HANDLERS};
 pub use changes::{Change, ChangeKind, Changes, DEFAULT_CHANGES_CAPACITY};
 pub use entry::{EntryInfo, Kind};

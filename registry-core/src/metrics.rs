@@ -698,6 +698,28 @@ pub struct Stats {
     max_time: Duration,
 }
 
+/// One line for logs: `name: N calls, P panics, D denied, total T, max M` (times as `Debug`
+/// prints a [`Duration`]).
+///
+/// ```
+/// # extern crate registry_core as handler_registry;
+/// let jobs: handler_registry::Registry<fn() -> u8> = handler_registry::Registry::new();
+/// jobs.register("tick", || 1)?;
+/// jobs.call("tick", |tick| tick())?;
+/// let line = jobs.stats()[0].to_string();
+/// assert!(line.starts_with("tick: 1 calls, 0 panics, 0 denied, total "), "{line}");
+/// # Ok::<(), handler_registry::Error>(())
+/// ```
+impl std::fmt::Display for Stats {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "{}: {} calls, {} panics, {} denied, total {:?}, max {:?}",
+            self.name, self.calls, self.panics, self.denied, self.total_time, self.max_time
+        )
+    }
+}
+
 impl Stats {
     /// The handler's name (the primary name for a declared handler).
     pub fn name(&self) -> &str {
@@ -712,6 +734,10 @@ impl Stats {
 
     /// Calls that ended in a panic, caught and reported as [`Error::Panicked`](crate::Error::Panicked).
     /// Exact.
+    ///
+    /// Also counts, without a call, every retired handler of the name (or its metadata) whose
+    /// `Drop` panicked when the registry dropped it after a replacement or removal: that panic
+    /// is contained and logged, and has no caller to report it to.
     pub fn panics(&self) -> u64 {
         self.panics
     }

@@ -163,6 +163,20 @@ impl<F: 'static, M: 'static> Registry<F, M> {
         }
     }
 
+    /// Forgets the call counts of the run-time name `name` if no handler holds it.
+    ///
+    /// The overlay's read lock is held while the counts are dropped, so the name cannot be
+    /// registered again between the check and the forgetting: a `register` (which takes the
+    /// write lock) either came first, and the counts stay, or waits, and every call of the new
+    /// handler starts, and is counted, after them.
+    pub(crate) fn forget_stats_if_gone(&self, name: &str) {
+        let overlay = self.overlay.read();
+        if !overlay.contains(name) {
+            self.metrics.forget(name);
+        }
+        drop(overlay);
+    }
+
     /// The primary name of declaration `index`.
     pub(crate) fn declared_name(&self, index: u32) -> &'static str {
         self.frozen_now().entries[index as usize].name
@@ -643,6 +657,65 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         )
     }
 
+    /// Installs `handler` with its metadata under `name` only if `version` is newer, as
+    /// [`register_versioned`](Registry::register_versioned) does with the default metadata
+    /// (the way to do it in a registry whose metadata type has no default).
+    ///
+    /// The metadata given replaces the name's metadata, also when a handler is installed
+    /// (unlike [`replace`](Registry::replace), which keeps it).
+    ///
+    /// ```
+    /// # extern crate registry_core as handler_registry;
+    /// use handler_registry::{Error, Registry};
+    ///
+    /// let ops: Registry<fn(u8) -> u8, &'static str> = Registry::new_with_meta();
+    /// ops.register_versioned_with_meta("step", 3, |x| x + 1, "v3")?;
+    /// ops.register_versioned_with_meta("step", 5, |x| x + 2, "v5")?;
+    /// let stale = ops.register_versioned_with_meta("step", 4, |x| x, "v4");
+    /// assert!(matches!(stale, Err(Error::Stale { current: 5, offered: 4, .. })));
+    /// let (step, meta) = ops.get_with_meta("step").unwrap();
+    /// assert_eq!((step(1), meta), (3, "v5"));
+    /// # Ok::<(), handler_registry::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// As [`register_versioned`](Registry::register_versioned).
+    #[track_caller]
+    pub fn register_versioned_with_meta(
+        &self,
+        name: &str,
+        version: u64,
+        handler: F,
+        meta: M,
+    ) -> Result<(), Error> {
+        let location = Location::caller();
+        self.install(
+            name,
+            location,
+            |current| Self::newer(name, version, current),
+            handler,
+            NewMeta::Given(meta),
+        )
+    }
+
+    /// `version` if it is newer than the name's installed or last removed version.
+    fn newer(name: &str, version: u64, current: Current<'_, F, M>) -> Result<u64, Error> {
+        let last = match current {
+            Current::Installed(live) => live.version,
+            Current::Removed(last) => last,
+            Current::Never => return Ok(version),
+        };
+        if version > last {
+            Ok(version)
+        } else {
+            Err(Error::Stale {
+                name: name.to_owned(),
+                current: last,
+                offered: version,
+            })
+        }
+    }
+
     /// The version a name not held by any handler gets: 0, or one past its last.
     fn fresh(name: &str, current: Current<'_, F, M>) -> Result<u64, Error> {
         match current {
@@ -732,6 +805,11 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     /// [`call`](Registry::call) or [`call_async`](Registry::call_async) finish on it, and the
     /// registry drops its copy after the last of them: [`drained`](Registry::drained) waits for
     /// that, and [`subscribe`](Registry::subscribe) reports it as [`ChangeKind::Drained`].
+    ///
+    /// The name keeps its metadata: the new handler gets the `meta = …` of its declaration, or
+    /// what [`register_with_meta`](Registry::register_with_meta) was given. To change the
+    /// metadata too, [`unregister`](Registry::unregister) the name and register it again with
+    /// its new metadata.
     ///
     /// ```
     /// # extern crate registry_core as handler_registry;
@@ -894,6 +972,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
 impl<F: Clone + Send + Sync + 'static> Registry<F> {
     /// A standalone registry whose names are frozen at once from `handlers`, as if each had been
     /// declared with `#[handler]`: lookups are lock-free and the names can never be replaced.
+    /// A registry with metadata is built with [`with_static_meta`](Registry::with_static_meta).
     ///
     /// Fails with [`Error::Duplicate`] or [`Error::InvalidName`] like a declared registry would.
     ///
@@ -908,21 +987,65 @@ impl<F: Clone + Send + Sync + 'static> Registry<F> {
     pub fn with_static(
         handlers: impl IntoIterator<Item = (&'static str, F)>,
     ) -> Result<Self, Error> {
-        let location = Location::caller();
+        Self::frozen_from(
+            Location::caller(),
+            handlers
+                .into_iter()
+                .map(|(name, handler)| (name, handler, ())),
+        )
+    }
+}
+
+impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registry<F, M> {
+    /// [`with_static`](Registry::with_static) for a registry with metadata: each name comes
+    /// with its handler and its metadata, as `#[handler(…, meta = …)]` would give them.
+    ///
+    /// ```
+    /// # extern crate registry_core as handler_registry;
+    /// use handler_registry::Registry;
+    ///
+    /// #[derive(Clone, Debug, PartialEq)]
+    /// struct Help(&'static str);
+    ///
+    /// let ops = Registry::<fn(u8) -> u8, Help>::with_static_meta([
+    ///     ("inc", (|x| x + 1) as fn(u8) -> u8, Help("adds one")),
+    ///     ("dec", |x| x - 1, Help("takes one away")),
+    /// ])?;
+    /// let (inc, help) = ops.get_with_meta("inc").unwrap();
+    /// assert_eq!((inc(1), help), (2, Help("adds one")));
+    /// assert_eq!(ops.entries()[0].meta(), &Help("takes one away"));
+    /// # Ok::<(), handler_registry::Error>(())
+    /// ```
+    ///
+    /// # Errors
+    /// [`Error::Duplicate`] or [`Error::InvalidName`], as for
+    /// [`with_static`](Registry::with_static).
+    #[track_caller]
+    pub fn with_static_meta(
+        handlers: impl IntoIterator<Item = (&'static str, F, M)>,
+    ) -> Result<Self, Error> {
+        Self::frozen_from(Location::caller(), handlers)
+    }
+
+    /// A new registry frozen at once from `handlers`, all located at `location`.
+    fn frozen_from(
+        location: Location,
+        handlers: impl IntoIterator<Item = (&'static str, F, M)>,
+    ) -> Result<Self, Error> {
         let metas = handlers
             .into_iter()
-            .map(|(name, handler)| Meta {
+            .map(|(name, handler, meta)| Meta {
                 name,
                 aliases: &[],
                 doc: "",
                 location,
                 dynamic: false,
                 handler,
-                meta: (),
+                meta,
             })
             .collect();
         let frozen = Frozen::build(metas)?;
-        let registry = Self::new();
+        let registry = Self::new_with_meta();
         if registry.frozen.set(Ok(frozen)).is_err() {
             unreachable!("a new registry has no frozen table");
         }
@@ -975,22 +1098,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Default + Send + Sync + 'stati
         self.install(
             name,
             location,
-            |current| {
-                let last = match current {
-                    Current::Installed(live) => live.version,
-                    Current::Removed(last) => last,
-                    Current::Never => return Ok(version),
-                };
-                if version > last {
-                    Ok(version)
-                } else {
-                    Err(Error::Stale {
-                        name: name.to_owned(),
-                        current: last,
-                        offered: version,
-                    })
-                }
-            },
+            |current| Self::newer(name, version, current),
             handler,
             NewMeta::Default(M::default),
         )

@@ -45,8 +45,8 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     /// # Errors
     /// - [`Error::Missing`] listing every name in `names` that does not resolve, in the order
     ///   given, each once;
-    /// - [`Error::Duplicate`] (or [`Error::SignatureMismatch`]) if the registry cannot be
-    ///   frozen, as from [`freeze`](Registry::freeze).
+    /// - [`Error::Duplicate`], [`Error::InvalidName`] or [`Error::MistypedDeclaration`] if the
+    ///   registry cannot be frozen, as from [`freeze`](Registry::freeze).
     pub fn require(&self, names: &[&str]) -> Result<(), Error> {
         self.freeze()?;
         let mut missing: Vec<String> = Vec::new();

@@ -31,7 +31,7 @@ mod tests {
     fn the_registry_works_as_usual() {
         assert_eq!(COMMANDS.get("double").map(|f| f(21)), Some(42));
         assert_eq!(COMMANDS.call("double", |f| f(4)), Ok(8));
-        let inc = handler_registry::get::<fn(u32) -> u32>("downstream.inc").unwrap();
+        let inc = handler_registry::lookup::<fn(u32) -> u32>("downstream.inc").unwrap();
         assert_eq!(inc(1), 2);
         let standalone: Registry<fn(u32) -> u32> = Registry::new();
         standalone.register("triple", |x| x * 3).unwrap();

@@ -183,7 +183,7 @@ mod tests {
     fn async_handlers_run_through_their_shim() {
         let double = JOBS.get("double").unwrap();
         assert_eq!(block_on(double(21)), 42);
-        let len = hr::get::<fn(String) -> BoxFuture<'static, usize>>("renamed.len").unwrap();
+        let len = hr::lookup::<fn(String) -> BoxFuture<'static, usize>>("renamed.len").unwrap();
         assert_eq!(block_on(len("four".to_owned())), 4);
     }
 
@@ -197,15 +197,15 @@ mod tests {
     #[test]
     fn the_default_registry_checks_the_signature() {
         assert_eq!(
-            hr::get::<fn(i32, i32) -> i32>("renamed.add").unwrap()(2, 3),
+            hr::lookup::<fn(i32, i32) -> i32>("renamed.add").unwrap()(2, 3),
             5
         );
         assert!(matches!(
-            hr::get::<fn(i32) -> i32>("renamed.add"),
+            hr::lookup::<fn(i32) -> i32>("renamed.add"),
             Err(Error::SignatureMismatch { .. })
         ));
-        assert_eq!(hr::get::<fn() -> u8>("renamed.first").unwrap()(), 7);
-        assert_eq!(hr::get::<fn() -> u8>("renamed.second").unwrap()(), 7);
+        assert_eq!(hr::lookup::<fn() -> u8>("renamed.first").unwrap()(), 7);
+        assert_eq!(hr::lookup::<fn() -> u8>("renamed.second").unwrap()(), 7);
     }
 
     #[test]

@@ -38,7 +38,7 @@ fn every_handler_of_the_dependency_is_collected() {
 #[test]
 fn default_registry_handlers_of_the_dependency_are_collected() {
     HANDLERS.require(&["link.square"]).expect("declared");
-    let square = handler_registry::get::<fn(u64) -> u64>("link.square").unwrap();
+    let square = handler_registry::lookup::<fn(u64) -> u64>("link.square").unwrap();
     assert_eq!(square(12), 144);
 }
 

@@ -5,7 +5,7 @@ use std::future::Future;
 use std::pin::pin;
 use std::task::{Context, Poll, RawWaker, RawWakerVTable, Waker};
 
-use framework::__hr::{get, Error};
+use framework::__hr::{lookup, Error};
 
 // The tests link the application's handlers only if they refer to the crate.
 use registry_test_framework_app::FILTERS;
@@ -42,7 +42,7 @@ fn dynamic_handlers_can_be_replaced() {
 fn the_applications_own_registry_and_the_default_one() {
     assert_eq!(FILTERS.get("trim").unwrap()("  x  "), "x");
     assert_eq!(FILTERS.len(), 1);
-    assert_eq!(get::<fn() -> u32>("app.answer").unwrap()(), 42);
+    assert_eq!(lookup::<fn() -> u32>("app.answer").unwrap()(), 42);
 }
 
 #[test]
