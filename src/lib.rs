@@ -3,7 +3,10 @@
 //! `#[handler("name")]` submits a function to a link-time table from any module or crate. On
 //! first use (or at [`Registry::freeze`]) each registry freezes its declarations into an
 //! immutable table, so looking a declared name up takes no lock, writes no shared memory and
-//! allocates nothing. `#[dynamic]` handlers and names added at run time live in a small
+//! allocates nothing: [`Registry::get`] of a fn-pointer handler, and [`Registry::call`] (which
+//! lends the handler by reference) for any handler type. `get` of an `Arc` handler writes its
+//! count; the `metrics` feature allocates and writes its recorder's counters on every call.
+//! `#[dynamic]` handlers and names added at run time live in a small
 //! lock-guarded overlay that can replace, add and remove entries, with versioned hot
 //! replacement. Duplicate names, unknown names and wrong signatures are errors that say where
 //! the handlers are defined and what to do.
@@ -127,7 +130,8 @@
 //! [`BoxFuture`]; [`Registry::call_async`] is the async twin of `call`, with
 //! [`AsyncCall::timeout`] and [`AsyncCall::cancel_on`] to drop a handler that takes too long.
 //! No registry lock is held while a handler runs, and `call` hands the handler over by
-//! reference: calling a declared name writes no shared memory, whatever the handler type.
+//! reference: calling a declared name writes no shared memory, whatever the handler type
+//! (without the `metrics` feature, whose recorder is shared).
 //! A call looks its handler up when it is made and does not borrow the name: on a `static`
 //! registry it is a `'static` future, `Send` when the handler's is, so it can be spawned.
 //!
