@@ -3,7 +3,7 @@
 //! comes back after removal.
 
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::Duration;
 
@@ -124,8 +124,11 @@ fn stats_display_in_one_line() {
 
 /// Disposing of a removed name's last handler forgets its counters, but only if the name is
 /// still gone: a name registered again meanwhile keeps the counts of its new calls. Callers
-/// keep the retired handlers held, so their disposal (on the callers' threads) races with the
-/// main thread's register and first call.
+/// keep the retired handlers held, so their disposal (on the callers' threads) races with a
+/// checker thread's register and first call. Forgetting visits every thread's table of
+/// counters in turn: many threads with counters, and a checker started last (its table is
+/// visited last), keep the window between the check and the checker's table open long enough
+/// for its register and call to land inside it, if they can.
 #[test]
 fn stats_of_a_name_registered_again_are_not_forgotten() {
     type Job = Arc<dyn Fn() -> u32 + Send + Sync>;
@@ -146,26 +149,46 @@ fn stats_of_a_name_registered_again_are_not_forgotten() {
             })
         })
         .collect();
-    for round in 0..1000 {
-        drop(jobs.unregister("job").unwrap());
-        jobs.register("job", job()).unwrap();
-        jobs.call("job", |job| job()).unwrap();
-        // Every handler retired so far has been dropped, and its name's counters forgotten if
-        // the name was gone at the time: it never was since the register above.
-        jobs.drained("job", Duration::from_secs(10)).unwrap();
-        let counted = jobs
-            .stats()
-            .iter()
-            .find(|stats| stats.name() == "job")
-            .map_or(0, |stats| stats.calls());
-        assert!(
-            counted >= 1,
-            "round {round}: the new name's call was forgotten"
-        );
-    }
+    let (counted, done) = (Arc::new(Barrier::new(65)), Arc::new(Barrier::new(65)));
+    let idle: Vec<_> = (0..64)
+        .map(|_| {
+            let (jobs, counted, done) = (jobs.clone(), counted.clone(), done.clone());
+            thread::spawn(move || {
+                let _ = jobs.call("job", |job| job());
+                counted.wait();
+                done.wait();
+            })
+        })
+        .collect();
+    counted.wait();
+    let checker = {
+        let jobs = jobs.clone();
+        thread::spawn(move || {
+            for round in 0..2000 {
+                drop(jobs.unregister("job").unwrap());
+                jobs.register("job", job()).unwrap();
+                jobs.call("job", |job| job()).unwrap();
+                // Every handler retired so far has been dropped, and the name's counters
+                // forgotten if it was gone at the time: it never was since the register above.
+                jobs.drained("job", Duration::from_secs(10)).unwrap();
+                let counted = jobs
+                    .stats()
+                    .iter()
+                    .find(|stats| stats.name() == "job")
+                    .map_or(0, |stats| stats.calls());
+                assert!(
+                    counted >= 1,
+                    "round {round}: the new name's call was forgotten"
+                );
+            }
+        })
+    };
+    let checked = checker.join();
     stop.store(true, Ordering::Relaxed);
-    for caller in callers {
-        caller.join().unwrap();
+    done.wait();
+    for thread in callers.into_iter().chain(idle) {
+        thread.join().unwrap();
     }
+    checked.unwrap();
     assert!(calls.load(Ordering::Relaxed) > 0);
 }
