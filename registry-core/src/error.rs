@@ -301,8 +301,8 @@ pub enum Error {
         /// Those of them declared with `#[handler]` for another registry.
         declared_elsewhere: Vec<DeclaredElsewhere>,
     },
-    /// The check given to [`Registry::call_as`](crate::Registry::call_as) refused the call
-    /// on the handler's metadata; the handler did not run.
+    /// The check given to [`Registry::call_guarded`](crate::Registry::call_guarded) refused the
+    /// call on the handler's metadata; the handler did not run.
     #[non_exhaustive]
     Denied {
         /// The name that was called.

@@ -6,7 +6,7 @@
 //! |---|---|---|
 //! | `handler_calls_total` | counter | a call finished (returned, panicked, timed out, cancelled) |
 //! | `handler_panics_total` | counter | a call panicked |
-//! | `handler_denied_total` | counter | a guarded call was refused ([`Registry::call_as`](crate::Registry::call_as)) |
+//! | `handler_denied_total` | counter | a guarded call was refused ([`Registry::call_guarded`](crate::Registry::call_guarded)) |
 //! | `handler_duration_seconds` | histogram | a call finished: its time |
 //!
 //! Labels: `handler`, the handler's primary name (aliases add up under it), and `registry`, the

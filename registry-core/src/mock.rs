@@ -5,8 +5,8 @@
 //!
 //! Rules:
 //! - A registry counts its active mocks. Every lookup path (`get`, `lookup`, `contains`,
-//!   `get_with_meta`, `call`, `call_as`, `call_async`, `call_async_as`, and `get_as` of the
-//!   default registry) first checks that count (one relaxed load) and looks for a mock only
+//!   `get_with_meta`, `call`, `call_guarded`, `call_async`, `call_async_guarded`, and `get_as` of
+//!   the default registry) first checks that count (one relaxed load) and looks for a mock only
 //!   while it is not zero. Without the feature there is no count and no check.
 //! - Thread mocks live in a thread-local list keyed by the registry's address and shadow global
 //!   ones; within each, the newest mock of a name wins, so mocks nest.
@@ -138,7 +138,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     /// guard is dropped; other threads keep seeing the real handler, so tests running in
     /// parallel cannot see each other's fakes. Every name of the handler is covered (a
     /// declaration's aliases too), whether it is static, `#[dynamic]` or added at run time,
-    /// and every lookup path sees it: `get`, `lookup`, `call`, `call_as`, `call_async`,
+    /// and every lookup path sees it: `get`, `lookup`, `call`, `call_guarded`, `call_async`,
     /// `get_with_meta` and, in the default registry, `get::<F>`.
     ///
     /// Only with the `testing` feature (enable it under `[dev-dependencies]`). A lookup pays
