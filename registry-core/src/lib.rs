@@ -74,7 +74,7 @@ pub mod __private {
     pub use crate::any::AnyHandler;
     pub use crate::entry::StaticEntry;
     pub use crate::registry::{
-        Convert, GivenMeta, MetaLeftOut, NoMeta, Registry, RegistryDecl, WithMeta,
+        Convert, GivenMeta, HandlerDecl, MetaLeftOut, NoMeta, Registry, RegistryDecl, WithMeta,
     };
     pub use inventory::submit;
     /// Boxes async handlers' futures without a `::std` path (absent in `#![no_std]` crates).

@@ -1194,3 +1194,85 @@ impl MetaLeftOut for NoMeta {
 impl<M: Default + Send + Sync + 'static> MetaLeftOut for WithMeta<M> {
     const DEFAULT: &'static (dyn Any + Send + Sync) = &(<M as Default>::default as fn() -> M);
 }
+
+/// What a `#[registry]` whose handler type is not written out as `fn(..)` or
+/// `Arc<dyn Fn(..)>` (a `type` alias, say) declares its `#[handler]` functions as: the macro
+/// cannot read a signature through a name, so the type answers for itself. `Decl` is the fn
+/// pointer a function is coerced to (a type error on the function if it does not fit), and
+/// `from_decl` makes the handler from it when the registry is frozen.
+///
+/// Implemented for fn pointers and `Arc<dyn Fn(..) -> R + Send + Sync>` of up to four
+/// arguments, each owned or a `&` reference; a handler type written out in the declaration
+/// needs none of this and may have any signature.
+#[doc(hidden)]
+#[diagnostic::on_unimplemented(
+    message = "`#[handler]` cannot see the signature of the registry's handler type `{Self}`",
+    label = "the `#[registry]` declaration names its handler type through an alias or another name",
+    note = "write the handler type out in the `#[registry]` declaration, as `Registry<fn(..) -> R>` or `Registry<Arc<dyn Fn(..) -> R + Send + Sync>>`; through a `type` alias the macro sees those of up to four arguments, each owned or a `&` reference"
+)]
+pub trait HandlerDecl: Sized + 'static {
+    /// The fn pointer a `#[handler]` function is coerced to.
+    type Decl: Copy + Send + Sync + 'static;
+    /// The handler for a declared function.
+    fn from_decl(decl: Self::Decl) -> Self;
+}
+
+/// `HandlerDecl` for the fn pointers and `Arc<dyn Fn..>` of each listed argument shape.
+///
+/// `fn(A)` and `for<'a> fn(&'a A)` are different types, whose impls the future-compatibility
+/// lint `coherence_leak_check` (rust-lang/rust#56105) still reports as overlapping.
+macro_rules! handler_decl {
+    ($([$($generic:ident $(: ?$sized:ident)?),*] ($($arg:ty),*);)*) => {$(
+        #[allow(coherence_leak_check)]
+        impl<$($generic: $(?$sized +)? 'static,)* R: 'static> HandlerDecl for fn($($arg),*) -> R {
+            type Decl = Self;
+            fn from_decl(decl: Self) -> Self {
+                decl
+            }
+        }
+
+        #[allow(coherence_leak_check)]
+        impl<$($generic: $(?$sized +)? 'static,)* R: 'static> HandlerDecl
+            for Arc<dyn Fn($($arg),*) -> R + Send + Sync>
+        {
+            type Decl = fn($($arg),*) -> R;
+            fn from_decl(decl: Self::Decl) -> Self {
+                Arc::new(decl)
+            }
+        }
+    )*};
+}
+
+handler_decl! {
+    [] ();
+    [A] (A);
+    [A: ?Sized] (&A);
+    [A, B] (A, B);
+    [A, B: ?Sized] (A, &B);
+    [A: ?Sized, B] (&A, B);
+    [A: ?Sized, B: ?Sized] (&A, &B);
+    [A, B, C] (A, B, C);
+    [A, B, C: ?Sized] (A, B, &C);
+    [A, B: ?Sized, C] (A, &B, C);
+    [A, B: ?Sized, C: ?Sized] (A, &B, &C);
+    [A: ?Sized, B, C] (&A, B, C);
+    [A: ?Sized, B, C: ?Sized] (&A, B, &C);
+    [A: ?Sized, B: ?Sized, C] (&A, &B, C);
+    [A: ?Sized, B: ?Sized, C: ?Sized] (&A, &B, &C);
+    [A, B, C, D] (A, B, C, D);
+    [A, B, C, D: ?Sized] (A, B, C, &D);
+    [A, B, C: ?Sized, D] (A, B, &C, D);
+    [A, B, C: ?Sized, D: ?Sized] (A, B, &C, &D);
+    [A, B: ?Sized, C, D] (A, &B, C, D);
+    [A, B: ?Sized, C, D: ?Sized] (A, &B, C, &D);
+    [A, B: ?Sized, C: ?Sized, D] (A, &B, &C, D);
+    [A, B: ?Sized, C: ?Sized, D: ?Sized] (A, &B, &C, &D);
+    [A: ?Sized, B, C, D] (&A, B, C, D);
+    [A: ?Sized, B, C, D: ?Sized] (&A, B, C, &D);
+    [A: ?Sized, B, C: ?Sized, D] (&A, B, &C, D);
+    [A: ?Sized, B, C: ?Sized, D: ?Sized] (&A, B, &C, &D);
+    [A: ?Sized, B: ?Sized, C, D] (&A, &B, C, D);
+    [A: ?Sized, B: ?Sized, C, D: ?Sized] (&A, &B, C, &D);
+    [A: ?Sized, B: ?Sized, C: ?Sized, D] (&A, &B, &C, D);
+    [A: ?Sized, B: ?Sized, C: ?Sized, D: ?Sized] (&A, &B, &C, &D);
+}

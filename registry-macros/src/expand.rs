@@ -2,7 +2,7 @@
 //! (`::handler_registry`, or the `crate = PATH` given) and its `__private` module, and keeps its
 //! helper items inside `const _: () = { … };`.
 
-use proc_macro2::{Span, TokenStream, TokenTree};
+use proc_macro2::{Ident, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::{FnArg, Meta, Path, ReturnType, Signature, Type};
 
@@ -49,13 +49,21 @@ fn registration(handler: &Handler) -> TokenStream {
     let registry_path = handler.registry.map_or_else(String::new, |path| {
         path.to_token_stream().to_string().replace(' ', "")
     });
-    let (handler_ty, registry, erased) = match handler.registry {
-        Some(path) => (
-            declared_handler_type(path, krate),
-            quote!(#path),
+    // The registry is imported once, under the name it was written with: both the static and
+    // the hidden type sharing its name come in through one `use`, so a path naming nothing is
+    // one error ("unresolved import"), not one per namespace.
+    let target = handler
+        .registry
+        .map(|path| registry_alias(path, &sig.ident));
+    let (import, handler_ty, registry, erased) = match (handler.registry, &target) {
+        (Some(path), Some(target)) => (
+            quote!(use #path as #target;),
+            registry_decl(target, "Decl", target.span(), krate),
+            quote!(#target),
             quote!(__HANDLER_REGISTRY_FN),
         ),
-        None => (
+        _ => (
+            TokenStream::new(),
             fn_pointer_type(sig, krate),
             quote!(#krate::HANDLERS),
             quote!(#krate::__private::AnyHandler::from_static(
@@ -65,25 +73,27 @@ fn registration(handler: &Handler) -> TokenStream {
     };
     // The metadata, typed by the registry: a value of its `M` (a wrong type is reported on the
     // expression), or, left out, `M::default` (an error on the name if `M` has none).
-    let (meta_item, meta) = match (handler.registry, handler.meta) {
-        (Some(path), Some((key, value))) => {
+    let (meta_item, meta) = match (&target, handler.meta) {
+        (Some(target), Some((key, value))) => {
+            let decl = registry_decl(target, "Meta", target.span(), krate);
             let ty = quote_spanned! {key.span()=>
-                <<#path as #krate::__private::RegistryDecl>::Meta as #krate::__private::GivenMeta>::Type
+                <#decl as #krate::__private::GivenMeta>::Type
             };
             (
                 quote!(static __HANDLER_REGISTRY_META: #ty = #value;),
                 quote!(&__HANDLER_REGISTRY_META),
             )
         }
-        (Some(path), None) => (
-            TokenStream::new(),
+        (Some(target), None) => (TokenStream::new(), {
+            let decl = registry_decl(target, "Meta", name.span(), krate);
             quote_spanned! {name.span()=>
-                <<#path as #krate::__private::RegistryDecl>::Meta as #krate::__private::MetaLeftOut>::DEFAULT
-            },
-        ),
+                <#decl as #krate::__private::MetaLeftOut>::DEFAULT
+            }
+        }),
         (None, _) => (TokenStream::new(), quote!(&())),
     };
     let entry = quote! {
+        #import
         static __HANDLER_REGISTRY_FN: #handler_ty = #ident;
         #meta_item
         #krate::__private::submit! {
@@ -114,21 +124,23 @@ fn registration(handler: &Handler) -> TokenStream {
     }
 }
 
-/// `<PATH as RegistryDecl>::Decl`, spanned on `PATH`: a path that is not a `#[registry]` is
-/// reported there rather than on the whole attribute.
-fn declared_handler_type(path: &Path, krate: &TokenStream) -> TokenStream {
-    let first = path
-        .leading_colon
-        .map(|colon| colon.spans[0])
-        .or_else(|| path.segments.first().map(|segment| segment.ident.span()))
-        .unwrap_or_else(Span::call_site);
-    let last = path
-        .segments
-        .last()
-        .map_or(first, |segment| segment.ident.span());
-    let open = quote_spanned!(first=> <);
-    let close = quote_spanned!(last=> as #krate::__private::RegistryDecl>::Decl);
-    quote!(#open #path #close)
+/// The name the registry at `path` is imported under: its own last segment, so that rustc's
+/// messages name it as the user wrote it, unless the function has that name too.
+fn registry_alias(path: &Path, function: &Ident) -> Ident {
+    match path.segments.last() {
+        Some(last) if last.ident != *function => last.ident.clone(),
+        last => {
+            let span = last.map_or_else(Span::call_site, |last| last.ident.span());
+            Ident::new("__handler_registry_registry", span)
+        }
+    }
+}
+
+/// `<TARGET as RegistryDecl>::ITEM`, spanned on `span` but for `TARGET`, spanned on the
+/// registry's name: a path that is not a `#[registry]` is reported there, once for all uses.
+fn registry_decl(target: &Ident, item: &str, span: Span, krate: &TokenStream) -> TokenStream {
+    let item = Ident::new(item, span);
+    quote_spanned!(span=> <#target as #krate::__private::RegistryDecl>::#item)
 }
 
 /// Wraps `entry` so that the name it registers is a shim boxing the async function's future:
@@ -269,38 +281,132 @@ pub fn registry(args: TokenStream, item: TokenStream) -> TokenStream {
             Some(meta_ty) => quote!(#krate::__private::WithMeta<#meta_ty>),
             None => quote!(#krate::__private::NoMeta),
         };
-        let (value, decl_ty, allow) = match &registry.owned_decl {
-            None => (
-                quote!(#krate::__private::Registry::__linked(#path)),
-                quote!(#handler_ty),
-                TokenStream::new(),
-            ),
+        let marker = quote! {
+            #[doc(hidden)]
+            #[allow(non_camel_case_types, dead_code)]
+            #vis struct #ident {}
+        };
+        let linked = match (&registry.owned_decl, handler_ty) {
+            (None, Type::Path(_)) => named_registry(ident, vis, handler_ty, &meta, &krate, &path),
+            (None, _) => Linked {
+                value: quote!(#krate::__private::Registry::__linked(#path)),
+                marker,
+                decl: quote!(impl #krate::__private::RegistryDecl for #ident {
+                    type Handler = #handler_ty;
+                    type Decl = #handler_ty;
+                    type Meta = #meta;
+                }),
+                allow: TokenStream::new(),
+            },
             // The `Arc<dyn Fn…>` type has to be written out for the macro to see the signature,
             // so clippy's `type_complexity` has no better spelling to suggest.
-            Some(decl) => (
-                owned_registry(handler_ty, decl, &krate, &path),
-                decl.clone(),
-                quote!(#[allow(clippy::type_complexity)]),
-            ),
+            (Some(decl), _) => Linked {
+                value: owned_registry(handler_ty, decl, &krate, &path),
+                marker,
+                decl: quote!(impl #krate::__private::RegistryDecl for #ident {
+                    type Handler = #handler_ty;
+                    type Decl = #decl;
+                    type Meta = #meta;
+                }),
+                allow: quote!(#[allow(clippy::type_complexity)]),
+            },
         };
+        let Linked {
+            value,
+            marker,
+            decl,
+            allow,
+        } = linked;
         quote! {
             #(#attrs)*
             #allow
             #vis static #ident: #ty = #value;
 
-            #[doc(hidden)]
-            #[allow(non_camel_case_types, dead_code)]
-            #vis struct #ident {}
+            #marker
 
-            impl #krate::__private::RegistryDecl for #ident {
-                type Handler = #handler_ty;
-                type Decl = #decl_ty;
-                type Meta = #meta;
-            }
+            #decl
         }
     });
     let errors = errors.into_compile_errors();
     quote!(#errors #declaration)
+}
+
+/// What `#[registry]` generates beside the static: its value, the hidden type sharing its name
+/// and that type's `RegistryDecl`, and the lints allowed on the static.
+struct Linked {
+    value: TokenStream,
+    marker: TokenStream,
+    decl: TokenStream,
+    allow: TokenStream,
+}
+
+/// A registry whose handler type is a name (a `type` alias, say), not `fn(..)` or
+/// `Arc<dyn Fn..>` written out: the type's `HandlerDecl` gives the fn pointer functions are
+/// declared as. It is required only where a `#[handler]` targets the registry (the hidden type
+/// is generic over the handler type, defaulting to it), so a registry of other handlers is
+/// declared as before; the registry converts declarations through `HandlerDecl` when the
+/// type has it and clones them otherwise.
+fn named_registry(
+    ident: &Ident,
+    vis: &syn::Visibility,
+    handler_ty: &Type,
+    meta: &TokenStream,
+    krate: &TokenStream,
+    path: &TokenStream,
+) -> Linked {
+    let marker = quote! {
+        #[doc(hidden)]
+        #[allow(non_camel_case_types, dead_code)]
+        #vis struct #ident<__HandlerRegistryF = #handler_ty> {
+            __handler_registry: ::core::marker::PhantomData<__HandlerRegistryF>,
+        }
+    };
+    let decl = quote! {
+        impl<__HandlerRegistryF: #krate::__private::HandlerDecl> #krate::__private::RegistryDecl
+            for #ident<__HandlerRegistryF>
+        {
+            type Handler = __HandlerRegistryF;
+            type Decl = <__HandlerRegistryF as #krate::__private::HandlerDecl>::Decl;
+            type Meta = #meta;
+        }
+    };
+    let value = quote! {{
+        type __HandlerRegistryDeclared = &'static (dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync);
+        fn __handler_registry_convert(
+            declared: __HandlerRegistryDeclared,
+        ) -> ::core::option::Option<#handler_ty> {
+            // Method resolution picks the `HandlerDecl` conversion when the type has one (it
+            // takes one more reference), the clone of a declared handler otherwise.
+            struct __Probe<T>(::core::marker::PhantomData<T>);
+            #[allow(dead_code)]
+            trait __ViaDecl<T> {
+                fn __convert(&self, declared: __HandlerRegistryDeclared) -> ::core::option::Option<T>;
+            }
+            impl<T: #krate::__private::HandlerDecl> __ViaDecl<T> for &__Probe<T> {
+                fn __convert(&self, declared: __HandlerRegistryDeclared) -> ::core::option::Option<T> {
+                    let &decl = declared.downcast_ref::<T::Decl>()?;
+                    ::core::option::Option::Some(T::from_decl(decl))
+                }
+            }
+            #[allow(dead_code)]
+            trait __ViaClone<T> {
+                fn __convert(&self, declared: __HandlerRegistryDeclared) -> ::core::option::Option<T>;
+            }
+            impl<T: ::core::clone::Clone + 'static> __ViaClone<T> for __Probe<T> {
+                fn __convert(&self, declared: __HandlerRegistryDeclared) -> ::core::option::Option<T> {
+                    declared.downcast_ref::<T>().cloned()
+                }
+            }
+            (&&__Probe::<#handler_ty>(::core::marker::PhantomData)).__convert(declared)
+        }
+        #krate::__private::Registry::__linked_with(__handler_registry_convert, #path)
+    }};
+    Linked {
+        value,
+        marker,
+        decl,
+        allow: TokenStream::new(),
+    }
 }
 
 /// The value of a registry of owned closures: declarations arrive as fn pointers and are
