@@ -4,6 +4,7 @@
 
 use proc_macro2::{Ident, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
+use syn::spanned::Spanned;
 use syn::{FnArg, Meta, Path, ReturnType, Signature, Type};
 
 use crate::ctxt::Errors;
@@ -345,7 +346,7 @@ struct Linked {
 /// declared as. It is required only where a `#[handler]` targets the registry (the hidden type
 /// is generic over the handler type, defaulting to it), so a registry of other handlers is
 /// declared as before; the registry converts declarations through `HandlerDecl` when the
-/// type has it and clones them otherwise.
+/// type has it and has none otherwise.
 fn named_registry(
     ident: &Ident,
     vis: &syn::Visibility,
@@ -370,13 +371,17 @@ fn named_registry(
             type Meta = #meta;
         }
     };
+    // A registry's handlers are cloned out of it: said once, on the declared type.
+    let clone = quote_spanned! {handler_ty.span()=>
+        let _: fn(&#handler_ty) -> #handler_ty = <#handler_ty as ::core::clone::Clone>::clone;
+    };
     let value = quote! {{
         type __HandlerRegistryDeclared = &'static (dyn ::core::any::Any + ::core::marker::Send + ::core::marker::Sync);
         fn __handler_registry_convert(
             declared: __HandlerRegistryDeclared,
         ) -> ::core::option::Option<#handler_ty> {
             // Method resolution picks the `HandlerDecl` conversion when the type has one (it
-            // takes one more reference), the clone of a declared handler otherwise.
+            // takes one more reference), no declarations otherwise.
             struct __Probe<T>(::core::marker::PhantomData<T>);
             #[allow(dead_code)]
             trait __ViaDecl<T> {
@@ -389,14 +394,17 @@ fn named_registry(
                 }
             }
             #[allow(dead_code)]
-            trait __ViaClone<T> {
+            trait __NoDecl<T> {
                 fn __convert(&self, declared: __HandlerRegistryDeclared) -> ::core::option::Option<T>;
             }
-            impl<T: ::core::clone::Clone + 'static> __ViaClone<T> for __Probe<T> {
-                fn __convert(&self, declared: __HandlerRegistryDeclared) -> ::core::option::Option<T> {
-                    declared.downcast_ref::<T>().cloned()
+            // No `#[handler]` can target a registry of a type without `HandlerDecl` (the
+            // handler's expansion requires it), so such a registry has no declarations.
+            impl<T> __NoDecl<T> for __Probe<T> {
+                fn __convert(&self, _: __HandlerRegistryDeclared) -> ::core::option::Option<T> {
+                    ::core::option::Option::None
                 }
             }
+            #clone
             (&&__Probe::<#handler_ty>(::core::marker::PhantomData)).__convert(declared)
         }
         #krate::__private::Registry::__linked_with(__handler_registry_convert, #path)
