@@ -75,6 +75,12 @@ impl Location {
         self.line
     }
 
+    /// The crate of the declaring module (the first segment of its path); empty for names
+    /// installed at run time.
+    fn krate(&self) -> &'static str {
+        self.module_path.split("::").next().unwrap_or_default()
+    }
+
     #[track_caller]
     pub(crate) fn caller() -> Self {
         let caller = std::panic::Location::caller();
@@ -467,6 +473,14 @@ impl fmt::Display for Error {
                         "\n  `{}` is declared at {} and at {}",
                         clash.name, clash.first, clash.second
                     )?;
+                    let crates = (clash.first.krate(), clash.second.krate());
+                    if crates.0 != crates.1 {
+                        write!(
+                            f,
+                            ", in crates `{}` and `{}` (a library should declare its own `#[registry]`)",
+                            crates.0, crates.1
+                        )?;
+                    }
                 }
                 Ok(())
             }
@@ -720,5 +734,43 @@ impl std::error::Error for Error {
             Error::Handler { source, .. } => Some(&**source),
             _ => None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Clash, Error, Location};
+
+    fn at(module_path: &'static str, file: &'static str) -> Location {
+        Location {
+            module_path,
+            file,
+            line: 3,
+        }
+    }
+
+    #[test]
+    fn a_duplicate_between_two_crates_names_them() {
+        let error = Error::Duplicate {
+            clashes: vec![
+                Clash {
+                    name: "ping",
+                    first: at("app::handlers", "src/handlers.rs"),
+                    second: at("net_plugin", "plugin/src/lib.rs"),
+                },
+                Clash {
+                    name: "pong",
+                    first: at("app::a", "src/a.rs"),
+                    second: at("app::b", "src/b.rs"),
+                },
+            ],
+        };
+        assert_eq!(
+            error.to_string(),
+            "2 duplicate handler names (rename one of each pair or put it in another registry):\n  \
+             `ping` is declared at src/handlers.rs:3 and at plugin/src/lib.rs:3, in crates `app` \
+             and `net_plugin` (a library should declare its own `#[registry]`)\n  \
+             `pong` is declared at src/a.rs:3 and at src/b.rs:3"
+        );
     }
 }
