@@ -55,3 +55,28 @@ fn a_registry_of_other_handlers_needs_no_handler_decl() {
     assert_eq!(PLAIN.get("one").map(|plain| plain.0), Some(1));
     assert_eq!(PLAIN.len(), 1);
 }
+
+mod mutable_context {
+    use handler_registry::{handler, registry, Registry};
+
+    /// A handler shape common in command frameworks: a mutable context first.
+    type Command = fn(&mut Vec<String>, &str) -> usize;
+
+    #[registry]
+    static COMMANDS: Registry<Command>;
+
+    #[handler("push", registry = COMMANDS)]
+    fn push(log: &mut Vec<String>, line: &str) -> usize {
+        log.push(line.to_owned());
+        log.len()
+    }
+
+    #[test]
+    fn an_alias_with_a_mutable_first_argument_takes_handlers() {
+        let mut log = Vec::new();
+        let push = COMMANDS.get("push").unwrap();
+        assert_eq!(push(&mut log, "a"), 1);
+        assert_eq!(push(&mut log, "b"), 2);
+        assert_eq!(log, ["a", "b"]);
+    }
+}

@@ -1202,13 +1202,13 @@ impl<M: Default + Send + Sync + 'static> MetaLeftOut for WithMeta<M> {
 /// `from_decl` makes the handler from it when the registry is frozen.
 ///
 /// Implemented for fn pointers and `Arc<dyn Fn(..) -> R + Send + Sync>` of up to four
-/// arguments, each owned or a `&` reference; a handler type written out in the declaration
-/// needs none of this and may have any signature.
+/// arguments, each owned or a `&` reference, and of a `&mut` first argument and up to two more;
+/// a handler type written out in the declaration needs none of this and may have any signature.
 #[doc(hidden)]
 #[diagnostic::on_unimplemented(
     message = "`#[handler]` cannot see the signature of the registry's handler type `{Self}`",
     label = "the `#[registry]` declaration names its handler type through an alias or another name",
-    note = "write the handler type out in the `#[registry]` declaration, as `Registry<fn(..) -> R>` or `Registry<Arc<dyn Fn(..) -> R + Send + Sync>>`; through a `type` alias the macro sees those of up to four arguments, each owned or a `&` reference"
+    note = "write the handler type out in the `#[registry]` declaration, as `Registry<fn(..) -> R>` or `Registry<Arc<dyn Fn(..) -> R + Send + Sync>>`; through a `type` alias the macro sees those of up to four arguments, each owned or a `&` reference, or a `&mut` first argument and up to two more"
 )]
 pub trait HandlerDecl: Sized + 'static {
     /// The fn pointer a `#[handler]` function is coerced to.
@@ -1275,4 +1275,12 @@ handler_decl! {
     [A: ?Sized, B: ?Sized, C, D: ?Sized] (&A, &B, C, &D);
     [A: ?Sized, B: ?Sized, C: ?Sized, D] (&A, &B, &C, D);
     [A: ?Sized, B: ?Sized, C: ?Sized, D: ?Sized] (&A, &B, &C, &D);
+    // A context passed mutably first, then owned or borrowed arguments.
+    [A: ?Sized] (&mut A);
+    [A: ?Sized, B] (&mut A, B);
+    [A: ?Sized, B: ?Sized] (&mut A, &B);
+    [A: ?Sized, B, C] (&mut A, B, C);
+    [A: ?Sized, B, C: ?Sized] (&mut A, B, &C);
+    [A: ?Sized, B: ?Sized, C] (&mut A, &B, C);
+    [A: ?Sized, B: ?Sized, C: ?Sized] (&mut A, &B, &C);
 }
