@@ -111,8 +111,8 @@ mod get {
         run(bencher, case, |key| registry.get(key));
     }
 
-    /// The default registry's typed `get_as::<F>` (what `handler_registry::get::<F>` calls) on
-    /// hits; on misses, `get` plus the downcast, since a miss through `get_as` also builds a
+    /// The default registry's typed `lookup_as::<F>` (what `handler_registry::get::<F>` calls) on
+    /// hits; on misses, `get` plus the downcast, since a miss through `lookup_as` also builds a
     /// `NotFound` error with a "did you mean" suggestion.
     #[divan::bench(args = CASES)]
     fn registry_typed(bencher: Bencher, case: Case) {
@@ -126,7 +126,7 @@ mod get {
                 registry.get(key).and_then(|any| any.downcast::<Handler>())
             });
         } else {
-            run(bencher, case, |key| registry.get_as::<Handler>(key).ok());
+            run(bencher, case, |key| registry.lookup_as::<Handler>(key).ok());
         }
     }
 
@@ -212,7 +212,7 @@ mod get {
     }
 }
 
-/// A miss through `get_as::<F>` (and so `handler_registry::get::<F>`) returns `NotFound` with a
+/// A miss through `lookup_as::<F>` (and so `handler_registry::get::<F>`) returns `NotFound` with a
 /// "did you mean" suggestion: `get_as_miss` times misses of unregistered names of the same shape
 /// (most have no name close enough: every name is scanned), `get_as_typo` misses one edit from a
 /// registered name (a character replaced: the index answers them), one miss per iteration.
@@ -226,14 +226,16 @@ fn get_as_miss(bencher: Bencher, size: usize) {
             next = (next + 1) % BATCH;
             keys[next].as_str()
         })
-        .bench_local_values(|key| registry.get_as::<Handler>(key).is_err());
+        .bench_local_values(|key| registry.lookup_as::<Handler>(key).is_err());
 }
 
 #[divan::bench(args = SIZES, sample_count = 30, sample_size = 10)]
 fn get_as_typo(bencher: Bencher, size: usize) {
     let names = &NAMES[..size];
     let registry = any_registry(names);
-    bench_typos(bencher, names, |key| registry.get_as::<Handler>(key).err());
+    bench_typos(bencher, names, |key| {
+        registry.lookup_as::<Handler>(key).err()
+    });
 }
 
 /// A default-registry-like `Registry<AnyHandler>` of `names`, frozen.

@@ -54,9 +54,11 @@
 //! # Names
 //! One rule names the lookups: a `get` returns an `Option` ([`Registry::get`],
 //! [`Registry::get_with_meta`]), a `lookup` returns a `Result` whose [`Error::NotFound`] says
-//! which name was closest ([`Registry::lookup`], [`lookup_any`], and
-//! [`lookup::<F>`](lookup) on the default registry). Renamed items keep a `#[deprecated]`
-//! alias with a note, so code written against the old name still builds.
+//! which name was closest ([`Registry::lookup`], [`lookup_any`], [`lookup::<F>`](lookup) on
+//! the default registry and [`Registry::lookup_as`]). A suffix means one thing: `_as` a type
+//! (`lookup_as::<F>`), `_guarded` a check of the metadata before the call
+//! ([`Registry::call_guarded`]), `_with_meta` metadata given or returned. Renamed items keep a
+//! `#[deprecated]` alias with a note, so code written against the old name still builds.
 //!
 //! # One default registry per process
 //! [`HANDLERS`] is shared by every crate linked into the program: a library's

@@ -81,7 +81,7 @@ fn typed_default_registry_get_allocates_nothing() {
     let count = allocations(|| {
         for _ in 0..10 {
             for (index, name) in hits.iter().enumerate() {
-                assert_eq!(registry.get_as::<usize>(name).ok(), Some(index));
+                assert_eq!(registry.lookup_as::<usize>(name).ok(), Some(index));
             }
             for name in &misses {
                 assert_eq!(

@@ -147,12 +147,15 @@ fn run_time_handlers_of_any_type_can_be_added_to_a_standalone_default_style_regi
     registry
         .register("square", AnyHandler::new((|x| x * x) as fn(u32) -> u32))
         .unwrap();
-    assert_eq!(registry.get_as::<fn(u32) -> u32>("square").unwrap()(9), 81);
+    assert_eq!(
+        registry.lookup_as::<fn(u32) -> u32>("square").unwrap()(9),
+        81
+    );
     let handler = registry.get("square").unwrap();
     assert_eq!(handler.type_name(), "fn(u32) -> u32");
     assert!(handler.downcast::<fn(u64) -> u64>().is_none());
     assert!(matches!(
-        registry.get_as::<fn(u64) -> u64>("square"),
+        registry.lookup_as::<fn(u64) -> u64>("square"),
         Err(Error::SignatureMismatch {
             found: "fn(u32) -> u32",
             ..

@@ -93,7 +93,7 @@ fn the_default_registry_returns_its_freeze_error_from_typed_lookups() {
         Some(expected.clone())
     );
     assert_eq!(
-        HANDLERS.get_as::<fn() -> u8>("default.fine").err(),
+        HANDLERS.lookup_as::<fn() -> u8>("default.fine").err(),
         Some(expected)
     );
 }

@@ -440,7 +440,7 @@ fn faulty_async_handlers_resolve_every_call() {
     assert_eq!(state(&jobs), before);
 }
 
-/// `get_as` on the default-registry type racing the removal of the name it found: the answer is
+/// `lookup_as` on the default-registry type racing the removal of the name it found: the answer is
 /// a signature mismatch or "not found", never a panic. (It once panicked when the name vanished
 /// between the lookup and the search for its location.)
 #[test]
@@ -469,7 +469,7 @@ fn a_mismatch_racing_unregister_is_an_error_not_a_panic() {
     progress("the churning thread", &started);
     let (mut mismatches, mut missing, mut rounds) = (0u64, 0u64, 0u64);
     while (mismatches < ENOUGH || missing < ENOUGH) && rounds < MAX_ROUNDS {
-        match registry.get_as::<fn() -> u16>("flip") {
+        match registry.lookup_as::<fn() -> u16>("flip") {
             Err(Error::SignatureMismatch { name, found, .. }) => {
                 assert_eq!(
                     (name.as_str(), found),

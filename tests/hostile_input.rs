@@ -173,7 +173,7 @@ fn near_misses_never_resolve_and_never_panic() {
             Err(Error::NotFound { .. })
         ));
         assert!(matches!(
-            HANDLERS.get_as::<fn() -> u32>(&name),
+            HANDLERS.lookup_as::<fn() -> u32>(&name),
             Err(Error::NotFound { .. })
         ));
         assert!(matches!(

@@ -35,7 +35,7 @@ impl AnyHandler {
     /// use handler_registry::{AnyHandler, Registry};
     /// let reg: Registry<AnyHandler> = Registry::new();
     /// reg.register("double", AnyHandler::new((|x| x * 2) as fn(i32) -> i32))?;
-    /// assert_eq!(reg.get_as::<fn(i32) -> i32>("double")?(21), 42);
+    /// assert_eq!(reg.lookup_as::<fn(i32) -> i32>("double")?(21), 42);
     /// # Ok::<(), handler_registry::Error>(())
     /// ```
     pub fn new<F: Any + Send + Sync>(handler: F) -> Self {
@@ -78,13 +78,14 @@ impl fmt::Debug for AnyHandler {
 }
 
 impl Registry<AnyHandler> {
-    /// Looks `name` up and returns its handler as an `F`.
+    /// Looks `name` up and returns its handler as an `F` (a `lookup`: a `Result` with the
+    /// suggestion; `_as`: as a type).
     ///
     /// # Errors
     /// [`Error::NotFound`] (with a suggestion) or, if the handler has another type,
     /// [`Error::SignatureMismatch`] naming both types and where the handler is defined.
     #[inline]
-    pub fn get_as<F: Clone + Send + Sync + 'static>(&self, name: &str) -> Result<F, Error> {
+    pub fn lookup_as<F: Clone + Send + Sync + 'static>(&self, name: &str) -> Result<F, Error> {
         // A static name: downcast in place, without cloning the `AnyHandler`.
         let frozen = self.try_frozen()?;
         if let Some((handler, ..)) = self.mock_for(name) {
@@ -105,6 +106,19 @@ impl Registry<AnyHandler> {
             },
             None => Err(self.not_found(name)),
         }
+    }
+
+    /// The former name of [`lookup_as`](Registry::lookup_as).
+    ///
+    /// # Errors
+    /// As [`lookup_as`](Registry::lookup_as).
+    #[deprecated(
+        since = "0.1.0",
+        note = "renamed lookup_as: a `get` returns an `Option`, a `lookup` a `Result`"
+    )]
+    #[inline]
+    pub fn get_as<F: Clone + Send + Sync + 'static>(&self, name: &str) -> Result<F, Error> {
+        self.lookup_as(name)
     }
 
     #[cold]
@@ -161,7 +175,7 @@ impl RegistryDecl for HANDLERS {
 #[cfg(not(handler_registry_loom))]
 #[inline]
 pub fn lookup<F: Clone + Send + Sync + 'static>(name: &str) -> Result<F, Error> {
-    HANDLERS.get_as(name)
+    HANDLERS.lookup_as(name)
 }
 
 /// The former name of [`lookup`], which it calls: it returns a `Result`, and by the crate's

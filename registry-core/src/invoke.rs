@@ -109,7 +109,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     ///
     /// # Errors
     /// As [`call_guarded`](Registry::call_guarded).
-    #[deprecated(note = "renamed call_guarded: `_as` names a type, as in `get_as`")]
+    #[deprecated(note = "renamed call_guarded: `_as` names a type, as in `lookup_as`")]
     pub fn call_as<R>(
         &self,
         name: &str,
@@ -269,7 +269,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     }
 
     /// The former name of [`call_async_guarded`](Registry::call_async_guarded).
-    #[deprecated(note = "renamed call_async_guarded: `_as` names a type, as in `get_as`")]
+    #[deprecated(note = "renamed call_async_guarded: `_as` names a type, as in `lookup_as`")]
     pub fn call_async_as<'a, Fut: Future>(
         &'a self,
         name: &str,

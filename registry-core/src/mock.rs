@@ -5,7 +5,7 @@
 //!
 //! Rules:
 //! - A registry counts its active mocks. Every lookup path (`get`, `lookup`, `contains`,
-//!   `get_with_meta`, `call`, `call_guarded`, `call_async`, `call_async_guarded`, and `get_as` of
+//!   `get_with_meta`, `call`, `call_guarded`, `call_async`, `call_async_guarded`, and `lookup_as` of
 //!   the default registry) first checks that count (one relaxed load) and looks for a mock only
 //!   while it is not zero. Without the feature there is no count and no check.
 //! - Thread mocks live in a thread-local list keyed by the registry's address and shadow global

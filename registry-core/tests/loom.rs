@@ -376,8 +376,8 @@ fn concurrent_register_of_one_name() {
     assert!(runs > 1);
 }
 
-/// `get_as` asking for the wrong type while another thread unregisters the name: the answer is
-/// `SignatureMismatch` or `NotFound`, never a panic. (`get_as` used to panic when the name
+/// `lookup_as` asking for the wrong type while another thread unregisters the name: the answer is
+/// `SignatureMismatch` or `NotFound`, never a panic. (`lookup_as`, then `get_as`, used to panic when the name
 /// vanished between its lookup and the search for the handler's location.)
 #[test]
 fn get_as_mismatch_races_unregister() {
@@ -389,7 +389,7 @@ fn get_as_mismatch_races_unregister() {
             let registry = registry.clone();
             thread::spawn(move || registry.unregister("flip").is_ok())
         };
-        match registry.get_as::<fn() -> u16>("flip") {
+        match registry.lookup_as::<fn() -> u16>("flip") {
             Err(Error::SignatureMismatch { name, .. }) | Err(Error::NotFound { name, .. }) => {
                 assert_eq!(name, "flip")
             }
