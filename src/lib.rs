@@ -159,6 +159,9 @@ pub use registry_core::{
     Stats, DEFAULT_CHANGES_CAPACITY, HANDLERS, MAX_NAME_LEN,
 };
 
+/// An async closure with state as an owned async handler: see [`async_handler!`].
+pub use registry_core::async_handler;
+
 /// The former name of [`lookup`]: deprecated, kept so that code written against it builds.
 #[allow(deprecated)]
 pub use registry_core::get;

@@ -28,6 +28,7 @@
 //!
 
 mod any;
+mod async_handler;
 mod changes;
 #[cfg(feature = "tokio")]
 mod deadlines;
