@@ -55,6 +55,7 @@ impl AnyHandler {
 
     /// The handler, if it was stored as an `F` (a clone of it).
     #[inline]
+    #[must_use]
     pub fn downcast<F: Clone + 'static>(&self) -> Option<F> {
         let value: &(dyn Any + Send + Sync) = match &self.value {
             Value::Static(value) => *value,
@@ -64,6 +65,7 @@ impl AnyHandler {
     }
 
     /// The name of the type the handler was stored with.
+    #[must_use]
     pub fn type_name(&self) -> &'static str {
         (self.type_name)()
     }

@@ -72,11 +72,13 @@ pub struct Change {
 impl Change {
     /// The name changed: the primary name of a `#[dynamic]` declaration (a change through an
     /// alias is reported under it), or the run-time name.
+    #[must_use]
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// What happened.
+    #[must_use]
     pub fn kind(&self) -> ChangeKind {
         self.kind
     }
@@ -84,12 +86,14 @@ impl Change {
     /// The version installed ([`Registered`](ChangeKind::Registered),
     /// [`Replaced`](ChangeKind::Replaced)) or retired ([`Unregistered`](ChangeKind::Unregistered),
     /// [`Drained`](ChangeKind::Drained)).
+    #[must_use]
     pub fn version(&self) -> u64 {
         self.version
     }
 
     /// The change's number in its registry: 1 for the first change, then one more per change,
     /// whoever subscribed.
+    #[must_use]
     pub fn seq(&self) -> u64 {
         self.seq
     }
@@ -237,6 +241,7 @@ impl Changes {
     }
 
     /// How many changes this subscriber can fall behind before it lags.
+    #[must_use]
     pub fn capacity(&self) -> usize {
         self.queue.state.lock().capacity
     }

@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::invoke::AsyncCall;
 use crate::registry::Registry;
 
-impl<'a, F, M, Fut> AsyncCall<'a, F, Fut, M>
+impl<F, M, Fut> AsyncCall<'_, F, Fut, M>
 where
     F: Clone + Send + Sync + 'static,
     M: Clone + Send + Sync + 'static,

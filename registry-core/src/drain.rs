@@ -365,11 +365,11 @@ impl<'a, F: 'static, M: 'static> Held<'a, F, M> {
         let live = self.live();
         let frame = Frame {
             registry: std::ptr::from_ref(self.registry) as usize,
-            name: &*live.name,
-            holds: &live.holds,
+            name: &raw const *live.name,
+            holds: &raw const live.holds,
             outer: RUNNING.with(std::cell::Cell::get),
         };
-        RUNNING.with(|running| running.set(&frame));
+        RUNNING.with(|running| running.set(&raw const frame));
         let _restore = Restore(frame.outer);
         f()
     }

@@ -1,5 +1,16 @@
 //! The one error type of the crate, and the name rules it reports on.
 
+// `cargo clippy -- -W clippy::pedantic` (.ci/run): the lints this file allows, and why.
+#![allow(
+    clippy::match_same_arms,
+    reason = "messages of different variants may read alike; one arm per variant keeps each message beside its variant"
+)]
+#![allow(
+    clippy::missing_errors_doc,
+    reason = "the error type itself: its functions say in prose which errors they return"
+)]
+#![allow(clippy::too_many_lines, reason = "Display has one arm per variant")]
+
 use std::fmt;
 
 /// A `#[handler]` declaration of a name in a registry other than the one it was looked up in:
@@ -14,17 +25,20 @@ pub struct DeclaredElsewhere {
 
 impl DeclaredElsewhere {
     /// The name, as the declaration spells it (its primary name or one of its aliases).
+    #[must_use]
     pub fn name(&self) -> &'static str {
         self.name
     }
 
     /// Where the declaration is.
+    #[must_use]
     pub fn location(&self) -> Location {
         self.location
     }
 
     /// The registry it was declared for, as written in `registry = PATH`; `None` for the
     /// default registry.
+    #[must_use]
     pub fn registry(&self) -> Option<&'static str> {
         (!self.registry.is_empty()).then_some(self.registry)
     }
@@ -61,16 +75,19 @@ pub struct Location {
 
 impl Location {
     /// The module that declared the handler; empty for names installed at run time.
+    #[must_use]
     pub fn module_path(&self) -> &'static str {
         self.module_path
     }
 
     /// The source file, as `file!()` reports it.
+    #[must_use]
     pub fn file(&self) -> &'static str {
         self.file
     }
 
     /// The line of the `#[handler]` attribute or of the run-time call that installed it.
+    #[must_use]
     pub fn line(&self) -> u32 {
         self.line
     }
@@ -108,16 +125,19 @@ pub struct Clash {
 
 impl Clash {
     /// The name (primary or alias) declared twice.
+    #[must_use]
     pub fn name(&self) -> &'static str {
         self.name
     }
 
     /// The declaration that sorts first (by file, then line).
+    #[must_use]
     pub fn first(&self) -> Location {
         self.first
     }
 
     /// The other declaration.
+    #[must_use]
     pub fn second(&self) -> Location {
         self.second
     }

@@ -1,6 +1,6 @@
 //! The `metrics` feature: every call counted in [`stats`](crate::Registry::stats) is also
 //! reported through the [`metrics`] facade, to whatever recorder the program installed
-//! (Prometheus, StatsD, OpenTelemetry…):
+//! (Prometheus, `StatsD`, OpenTelemetry…):
 //!
 //! | metric | kind | when |
 //! |---|---|---|

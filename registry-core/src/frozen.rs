@@ -1,5 +1,23 @@
 //! The frozen table: built once from the link-time entries, then only read.
 
+// `cargo clippy -- -W clippy::pedantic` (.ci/run): the lints this file allows, and why.
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "slot, bucket and declaration indices are u32 by design: Layout::of refuses tables of 2^32 names or more"
+)]
+#![allow(
+    clippy::inline_always,
+    reason = "the lookup is only fast inlined into its caller (BENCHMARKS.md, section The frozen table's design)"
+)]
+#![allow(
+    clippy::similar_names,
+    reason = "hash, pilot and slot names follow the perfect-hash literature"
+)]
+#![allow(
+    clippy::struct_field_names,
+    reason = "the fields name the parts of a slot"
+)]
+
 use crate::error::{validate_name, Clash, Error, Location};
 use crate::suggest::Index;
 

@@ -1,6 +1,20 @@
 //! Calling handlers: lookup, a tracing span, panic isolation and per-name metrics, for plain
 //! calls ([`Registry::call`]) and for calls that return a future ([`Registry::call_async`]).
 
+// `cargo clippy -- -W clippy::pedantic` (.ci/run): the lints this file allows, and why.
+#![allow(
+    clippy::inline_always,
+    reason = "the static call path is only cheap inlined into its caller (BENCHMARKS.md, section Call metrics by declaration index)"
+)]
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "checks and handlers are taken by value as FnOnce, as their callers pass them"
+)]
+#![allow(
+    clippy::ref_option,
+    reason = "a pin-projected field of AsyncCall, borrowed as it is stored"
+)]
+
 use std::any::Any;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};

@@ -50,6 +50,24 @@
 //! `thread_local` handed its table to a new thread, may share it with that thread: the
 //! counters are atomics, so at worst an increment is lost.)
 
+// `cargo clippy -- -W clippy::pedantic` (.ci/run): the lints this file allows, and why.
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "counts and nanoseconds of a process fit 64 bits; declaration indices are u32 by design"
+)]
+#![allow(
+    clippy::cast_possible_wrap,
+    reason = "a wrapping difference of per-thread counters, read back as signed on purpose"
+)]
+#![allow(
+    clippy::inline_always,
+    reason = "the call path is only cheap inlined into its caller (BENCHMARKS.md, section Call metrics by declaration index)"
+)]
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "a Timer or Key is consumed by the call it records, by design"
+)]
+
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashMap;
@@ -365,13 +383,12 @@ impl Timer<'_> {
 impl Drop for Timer<'_> {
     fn drop(&mut self) {
         if let Some((entry, slot)) = self.running.take() {
-            let slot = match self.moved {
-                // The call's start made a thread's table, which sized every table.
-                true => self
-                    .metrics
+            let slot = if self.moved {
+                self.metrics
                     .thread(|| unreachable!("sized by the call's start"))
-                    .slot(entry),
-                false => slot,
+                    .slot(entry)
+            } else {
+                slot
             };
             bump(&slot.adjust, u64::MAX);
         }
@@ -569,7 +586,7 @@ impl Metrics {
 
     /// Drops every thread's counters of a run-time name.
     pub(crate) fn forget(&self, name: &str) {
-        for thread in self.threads.iter() {
+        for thread in &self.threads {
             thread.named.lock().remove(name);
         }
         if let Some(table) = self.elsewhere.get() {
@@ -585,7 +602,7 @@ impl Metrics {
         if let Some(table) = self.elsewhere.get() {
             table.lock().clear();
         }
-        for thread in self.threads.iter() {
+        for thread in &self.threads {
             thread.named.lock().clear();
             let mut base = thread.base.lock();
             base.clear();
@@ -602,7 +619,7 @@ impl Metrics {
         if let Some(table) = self.elsewhere.get() {
             add_table(&mut sums, &table.lock());
         }
-        for thread in self.threads.iter() {
+        for thread in &self.threads {
             let base = thread.base.lock();
             for (index, slot) in slots(&thread.declared).enumerate() {
                 let counts = slot.counts(epoch).since(base.get(index));
@@ -722,12 +739,14 @@ impl std::fmt::Display for Stats {
 
 impl Stats {
     /// The handler's name (the primary name for a declared handler).
+    #[must_use]
     pub fn name(&self) -> &str {
         &self.name
     }
 
     /// Calls that finished: returned, panicked, or (async calls) timed out or were cancelled.
     /// Exact.
+    #[must_use]
     pub fn calls(&self) -> u64 {
         self.calls
     }
@@ -738,12 +757,14 @@ impl Stats {
     /// Also counts, without a call, every retired handler of the name (or its metadata) whose
     /// `Drop` panicked when the registry dropped it after a replacement or removal: that panic
     /// is contained and logged, and has no caller to report it to.
+    #[must_use]
     pub fn panics(&self) -> u64 {
         self.panics
     }
 
     /// Calls refused by the check of [`Registry::call_as`](crate::Registry::call_as): the
     /// handler did not run, and they are not among [`calls`](Stats::calls). Exact.
+    #[must_use]
     pub fn denied(&self) -> u64 {
         self.denied
     }
@@ -763,6 +784,7 @@ impl Stats {
     /// only happen when the calls counted started before it.
     ///
     /// Never less than [`max_time`](Stats::max_time).
+    #[must_use]
     pub fn total_time(&self) -> Duration {
         self.total_time
     }
@@ -770,6 +792,7 @@ impl Stats {
     /// The longest call: exact where [`total_time`](Stats::total_time) is; for a static name
     /// the longest call of the sample, so a rare slow call of a busy static name can go unseen
     /// (the `metrics` feature times every call).
+    #[must_use]
     pub fn max_time(&self) -> Duration {
         self.max_time
     }

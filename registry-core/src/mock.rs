@@ -17,6 +17,12 @@
 //!   holds a process-wide lock (reentrant, so one test may hold several) from creation to drop:
 //!   tests that use `mock_global` run one after another.
 
+// `cargo clippy -- -W clippy::pedantic` (.ci/run): the lints this file allows, and why.
+#![allow(
+    clippy::inline_always,
+    reason = "the mock check sits on every lookup path: a load and a branch only when inlined"
+)]
+
 use std::any::Any;
 use std::cell::RefCell;
 use std::marker::PhantomData;

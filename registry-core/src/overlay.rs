@@ -19,7 +19,7 @@ use crate::suggest::LiveIndex;
 /// cannot be picked without knowing the seed. foldhash is the hash hashbrown uses by default;
 /// it is "minimally DoS-resistant" (its own words): a seed it never reveals, but not a
 /// cryptographic guarantee against an attacker who can time many lookups. It costs a third of
-/// SipHash on a lookup of a run-time name (BENCHMARKS.md), which is on every read path.
+/// `SipHash` on a lookup of a run-time name (BENCHMARKS.md), which is on every read path.
 ///
 /// The frozen table needs no random seed: it is built once from the names the program
 /// declares and never takes a key at run time, so an outside name can only be looked up (one

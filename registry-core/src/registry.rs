@@ -1,5 +1,31 @@
 //! `Registry<F, M>`: the frozen table for declared handlers plus the overlay for changing ones.
 
+// `cargo clippy -- -W clippy::pedantic` (.ci/run): the lints this file allows, and why.
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "declaration indices are u32 by design: a registry holds fewer than 2^32 declarations"
+)]
+#![allow(
+    clippy::inline_always,
+    reason = "get is only as fast as a frozen FxHash map when inlined into its caller (BENCHMARKS.md)"
+)]
+#![allow(
+    clippy::missing_errors_doc,
+    reason = "hidden conversions for the macros: no user calls them"
+)]
+#![allow(
+    clippy::missing_fields_in_debug,
+    reason = "Debug shows a summary of the registry, not its tables"
+)]
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "handlers are taken by value, as register hands them to the overlay"
+)]
+#![allow(
+    clippy::unused_self,
+    reason = "methods kept on Registry so that every lookup reads as registry.method()"
+)]
+
 use std::any::Any;
 use std::borrow::Cow;
 use std::fmt;

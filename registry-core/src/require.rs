@@ -32,7 +32,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     ///   (`use plugins as _;` or `extern crate plugins;`). Link-time optimisation and the
     ///   number of codegen units make no difference once the crate is linked.
     /// - **the platform runs no constructors.** inventory supports Linux, Android, the BSDs
-    ///   (FreeBSD, NetBSD, OpenBSD, DragonFly), illumos, Haiku, Redox, QNX Neutrino, VxWorks
+    ///   (FreeBSD, NetBSD, OpenBSD, `DragonFly`), illumos, Haiku, Redox, QNX Neutrino, `VxWorks`
     ///   and bare-metal ELF (`.init_array`), macOS and iOS (`__mod_init_func`), Windows
     ///   (`.CRT$XCU`), and WebAssembly with Rust 1.85 or newer (`.init_array`, run by
     ///   `__wasm_call_ctors`: a library module's embedder must call it once after

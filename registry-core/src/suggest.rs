@@ -1,5 +1,15 @@
 //! "Did you mean": the closest known name to a miss, by edit distance.
 
+// `cargo clippy -- -W clippy::pedantic` (.ci/run): the lints this file allows, and why.
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "name lengths are at most MAX_NAME_LEN (256) and counts fit u32"
+)]
+#![allow(
+    clippy::items_after_statements,
+    reason = "helpers kept next to their single use"
+)]
+
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
@@ -283,7 +293,7 @@ impl Scratch {
 }
 
 /// The names of a frozen table, indexed for the common typo: every name within one edit of an
-/// input (a deletion neighbourhood, as SymSpell's). Each name is filed under a hash of its
+/// input (a deletion neighbourhood, as `SymSpell`'s). Each name is filed under a hash of its
 /// ASCII-lowercased form and of each form with one character deleted; an input looks up the
 /// same keys of its own, and any name within one edit (case aside) shares one of them: a
 /// substitution or a swap leaves both sides equal after one deletion each, an insertion after

@@ -1,6 +1,6 @@
 //! The synchronisation primitives of the overlay, the drain, the change events and the lazy
 //! freeze, in one place so that `--cfg handler_registry_loom` can swap them: loom model-checks only its own
-//! primitives and does not see parking_lot's locks or once_cell's cell. The loom versions keep
+//! primitives and does not see `parking_lot`'s locks or `once_cell`'s cell. The loom versions keep
 //! the API the registry uses.
 
 #[cfg(not(handler_registry_loom))]
@@ -55,7 +55,7 @@ impl<T> ShardedRwLock<T> {
     }
 }
 
-/// parking_lot's condition variable behind a by-value API that loom's can offer too.
+/// `parking_lot`'s condition variable behind a by-value API that loom's can offer too.
 #[cfg(not(handler_registry_loom))]
 pub(crate) struct Condvar(parking_lot::Condvar);
 
@@ -247,12 +247,9 @@ pub(crate) fn thread_number() -> usize {
     thread_local! {
         static NUMBER: Number = {
             let mut free = FREE.lock();
-            let number = match free.1.pop() {
-                Some(Reverse(number)) => number,
-                None => {
-                    free.0 += 1;
-                    free.0 - 1
-                }
+            let number = if let Some(Reverse(number)) = free.1.pop() { number } else {
+                free.0 += 1;
+                free.0 - 1
             };
             Number(number)
         };

@@ -119,6 +119,7 @@ impl Client {
     }
 
     /// The bound of unary requests.
+    #[must_use]
     pub fn timeout(&self) -> Duration {
         self.timeout
     }

@@ -51,6 +51,7 @@ pub struct ReplicaView {
 impl Fleet {
     /// The fleet following `<prefix>/`, whose replicas publish under `<prefix>-status` (the
     /// default of [`ReplicaBuilder::status_prefix`](crate::ReplicaBuilder::status_prefix)).
+    #[must_use]
     pub fn new(client: &Client, prefix: &str) -> Fleet {
         let prefix = prefix.trim_end_matches('/').to_owned();
         Fleet {
@@ -70,11 +71,13 @@ impl Fleet {
     }
 
     /// The client.
+    #[must_use]
     pub fn client(&self) -> &Client {
         &self.client
     }
 
     /// The key holding `name`'s value: `<prefix>/<name>`.
+    #[must_use]
     pub fn key(&self, name: &str) -> String {
         format!("{}/{name}", self.prefix)
     }

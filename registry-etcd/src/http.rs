@@ -4,6 +4,12 @@
 //! keep-alive) gets a connection of its own, read line by line: the gateway writes one JSON
 //! object per line. Endpoints are tried in turn until one accepts a connection.
 
+// `cargo clippy -- -W clippy::pedantic` (.ci/run): the lints this file allows, and why.
+#![allow(
+    clippy::items_after_statements,
+    reason = "helpers kept next to their single use"
+)]
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;

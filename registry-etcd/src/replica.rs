@@ -31,6 +31,16 @@
 //! - **User code runs with no lock of ours held**: the decode function, and the registry's
 //!   calls (which run handlers' `Drop`).
 
+// `cargo clippy -- -W clippy::pedantic` (.ci/run): the lints this file allows, and why.
+#![allow(
+    clippy::cast_possible_truncation,
+    reason = "backoff and lease durations are seconds and milliseconds well inside u64 and u32"
+)]
+#![allow(
+    clippy::cast_precision_loss,
+    reason = "a duration shown in seconds, where f64 precision is ample"
+)]
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::{BuildHasher, Hasher};
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -148,6 +158,7 @@ impl Replica {
     }
 
     /// A replica id for this process: the host name and the process id (`web-1-4242`).
+    #[must_use]
     pub fn default_id() -> String {
         let host = std::env::var("HOSTNAME")
             .ok()
@@ -160,21 +171,25 @@ impl Replica {
     }
 
     /// This replica's id.
+    #[must_use]
     pub fn id(&self) -> &str {
         &self.core.id
     }
 
     /// The prefix followed (names are the keys under `<prefix>/`).
+    #[must_use]
     pub fn prefix(&self) -> &str {
         &self.core.prefix
     }
 
     /// The prefix this replica publishes its status under (`<status prefix>/<id>/<name>`).
+    #[must_use]
     pub fn status_prefix(&self) -> &str {
         &self.core.status_prefix
     }
 
     /// The revision of the last change applied (or of the last full read).
+    #[must_use]
     pub fn revision(&self) -> u64 {
         *self.applied.borrow()
     }
@@ -211,6 +226,7 @@ impl Replica {
     }
 
     /// This replica's status for every name it has seen a key of, sorted by name.
+    #[must_use]
     pub fn statuses(&self) -> Vec<(String, Status)> {
         self.core
             .lock()
@@ -557,12 +573,12 @@ impl Core {
                             self.publish.notify_one();
                         }
                         Err(error) => {
-                            tracing::warn!(replica = %self.id, %error, "cannot grant a new lease")
+                            tracing::warn!(replica = %self.id, %error, "cannot grant a new lease");
                         }
                     }
                 }
                 Err(error) => {
-                    tracing::warn!(replica = %self.id, %error, "cannot keep the lease alive")
+                    tracing::warn!(replica = %self.id, %error, "cannot keep the lease alive");
                 }
             }
         }
@@ -663,10 +679,10 @@ where
         };
         match &outcome {
             Ok(what) => {
-                tracing::info!(replica = %self.core.id, name, revision, "key deleted: {what}")
+                tracing::info!(replica = %self.core.id, name, revision, "key deleted: {what}");
             }
             Err(error) => {
-                tracing::warn!(replica = %self.core.id, name, revision, %error, "key deleted, but the name could not be removed")
+                tracing::warn!(replica = %self.core.id, name, revision, %error, "key deleted, but the name could not be removed");
             }
         }
         self.core.record(name, |state| {
@@ -777,7 +793,7 @@ where
                     }
                 },
                 Err(error) => {
-                    tracing::warn!(replica = %core.id, from = next, %error, "cannot watch")
+                    tracing::warn!(replica = %core.id, from = next, %error, "cannot watch");
                 }
             }
             if !resync {
@@ -886,7 +902,9 @@ impl Backoff {
         let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
         hasher.write_u64(delay.as_nanos() as u64);
         let fifth = delay / 5;
-        delay - fifth.mul_f64((hasher.finish() % 1000) as f64 / 1000.0)
+        delay
+            .checked_sub(fifth.mul_f64((hasher.finish() % 1000) as f64 / 1000.0))
+            .unwrap()
     }
 }
 

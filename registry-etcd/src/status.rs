@@ -40,6 +40,7 @@ pub struct Status {
 
 impl Status {
     /// A status entry (for tests and tools that read or write them).
+    #[must_use]
     pub fn new(version: u64, drained: bool, error: Option<String>) -> Status {
         Status {
             version,

@@ -25,7 +25,7 @@ impl Errors {
 
     pub fn into_compile_errors(self) -> TokenStream {
         self.combined
-            .map(|error| error.into_compile_error())
+            .map(syn::Error::into_compile_error)
             .unwrap_or_default()
     }
 }

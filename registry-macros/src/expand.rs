@@ -2,6 +2,12 @@
 //! (`::handler_registry`, or the `crate = PATH` given) and its `__private` module, and keeps its
 //! helper items inside `const _: () = { … };`.
 
+// `cargo clippy -- -W clippy::pedantic` (.ci/run): the lints this file allows, and why.
+#![allow(
+    clippy::needless_pass_by_value,
+    reason = "parsed attributes are consumed by the expansion, as the pipeline hands them over"
+)]
+
 use proc_macro2::{Ident, Span, TokenStream, TokenTree};
 use quote::{format_ident, quote, quote_spanned, ToTokens};
 use syn::spanned::Spanned;
@@ -161,9 +167,10 @@ fn async_shim(sig: &Signature, krate: Option<&Path>, entry: TokenStream) -> Toke
     // Spanned on the function's name, so a future that is not `Send` is reported on the user's
     // function rather than inside the expansion. A `crate = PATH` keeps the hygiene of its tokens
     // (a `$crate` in it must still resolve).
-    let krate = match krate {
-        Some(path) => respan(quote!(#path), ident.span()),
-        None => quote_spanned!(ident.span()=> ::handler_registry),
+    let krate = if let Some(path) = krate {
+        respan(quote!(#path), ident.span())
+    } else {
+        quote_spanned!(ident.span()=> ::handler_registry)
     };
     let boxed = quote_spanned! {ident.span()=>
         #krate::__private::Box::pin(__handler_registry_user(#(#args),*))
@@ -203,9 +210,10 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 /// The path the generated code reaches handler-registry through: `crate = PATH`, or
 /// `::handler_registry`.
 fn crate_path(krate: Option<&Path>) -> TokenStream {
-    match krate {
-        Some(path) => quote!(#path),
-        None => quote!(::handler_registry),
+    if let Some(path) = krate {
+        quote!(#path)
+    } else {
+        quote!(::handler_registry)
     }
 }
 
@@ -278,9 +286,10 @@ pub fn registry(args: TokenStream, item: TokenStream) -> TokenStream {
             "::",
             ::core::stringify!(#ident)
         ));
-        let meta = match registry.meta_ty {
-            Some(meta_ty) => quote!(#krate::__private::WithMeta<#meta_ty>),
-            None => quote!(#krate::__private::NoMeta),
+        let meta = if let Some(meta_ty) = registry.meta_ty {
+            quote!(#krate::__private::WithMeta<#meta_ty>)
+        } else {
+            quote!(#krate::__private::NoMeta)
         };
         let marker = quote! {
             #[doc(hidden)]
@@ -449,15 +458,14 @@ pub fn dynamic(args: TokenStream, item: TokenStream) -> TokenStream {
         let flagged = add_dynamic_flag(&mut head.attrs);
         flagged.then_some(head)
     });
-    let output = match flagged {
-        Some(head) => head.with_attrs(&item),
-        None => {
-            errors.push(syn::Error::new(
-                Span::call_site(),
-                "`#[dynamic]` needs `#[handler(\"name\")]` on the same function",
-            ));
-            item
-        }
+    let output = if let Some(head) = flagged {
+        head.with_attrs(&item)
+    } else {
+        errors.push(syn::Error::new(
+            Span::call_site(),
+            "`#[dynamic]` needs `#[handler(\"name\")]` on the same function",
+        ));
+        item
     };
     let errors = errors.into_compile_errors();
     quote!(#errors #output)

@@ -131,7 +131,7 @@ impl HandlerArgs {
                     );
                 }
                 Expr::Assign(assign) => {
-                    args.option(*assign.left, *assign.right, &mut keys_seen, errors)
+                    args.option(*assign.left, *assign.right, &mut keys_seen, errors);
                 }
                 Expr::Path(path) if path.path.is_ident("dynamic") => {
                     if args.dynamic.is_some() {
@@ -384,9 +384,10 @@ pub struct FnItem {
 
 impl ToTokens for FnItem {
     fn to_tokens(&self, output: &mut TokenStream) {
-        match self.dynamic_below {
-            true => output.extend(self.head.with_attrs(&self.tokens)),
-            false => output.extend(self.tokens.clone()),
+        if self.dynamic_below {
+            output.extend(self.head.with_attrs(&self.tokens));
+        } else {
+            output.extend(self.tokens.clone());
         }
     }
 }
@@ -418,7 +419,7 @@ fn mark_dynamic_handled(attrs: &mut [Attribute], errors: &mut Errors) -> bool {
             Meta::List(list) if list.tokens.is_empty() => {}
             Meta::List(list) => errors.spanned(&list.tokens, DYNAMIC_TAKES_NO_ARGUMENTS),
             Meta::NameValue(name_value) => {
-                errors.spanned(&name_value.value, DYNAMIC_TAKES_NO_ARGUMENTS)
+                errors.spanned(&name_value.value, DYNAMIC_TAKES_NO_ARGUMENTS);
             }
         }
         let path = attr.path().clone();
