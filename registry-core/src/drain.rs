@@ -205,21 +205,16 @@ impl<F, M> Drain<F, M> {
         let mut state = self.state.lock();
         state.count += 1;
         let nth = state.count;
-        let held = live.holds.retire();
-        let (kept, claimed) = if held == 0 {
-            (None, Some((nth, live.clone())))
-        } else {
-            (Some(live.clone()), None)
-        };
+        let claimed = live.holds.retire() == 0;
         state.records.push(Record {
             addr: Arc::as_ptr(&live) as usize,
             nth,
-            live: kept,
+            // The record keeps the handler until it is claimed: now, or by its last holder.
+            live: (!claimed).then(|| Arc::clone(&live)),
             name: live.name.clone(),
         });
         drop(state);
-        drop(live);
-        claimed
+        claimed.then_some((nth, live))
     }
 
     /// A hold on the retired handler at `addr` was given back: the handler (with its record's

@@ -103,6 +103,17 @@ pub(crate) enum Current<'a, F, M> {
     Never,
 }
 
+impl<F, M> Current<'_, F, M> {
+    /// The name's last version: installed, or removed at; `None` if it never had one.
+    pub(crate) fn last(&self) -> Option<u64> {
+        match self {
+            Current::Installed(live) => Some(live.version),
+            Current::Removed(last) => Some(*last),
+            Current::Never => None,
+        }
+    }
+}
+
 /// One installed handler. Immutable once installed (but for its hold count): a replacement is
 /// a new `Live`.
 pub(crate) struct Live<F, M> {

@@ -680,7 +680,8 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
             |current| Self::fresh(name, current),
             handler,
             NewMeta::Given(meta),
-        )
+        )?;
+        Ok(())
     }
 
     /// Installs `handler` with its metadata under `name` only if `version` is newer, as
@@ -721,15 +722,14 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
             |current| Self::newer(name, version, current),
             handler,
             NewMeta::Given(meta),
-        )
+        )?;
+        Ok(())
     }
 
     /// `version` if it is newer than the name's installed or last removed version.
     fn newer(name: &str, version: u64, current: Current<'_, F, M>) -> Result<u64, Error> {
-        let last = match current {
-            Current::Installed(live) => live.version,
-            Current::Removed(last) => last,
-            Current::Never => return Ok(version),
+        let Some(last) = current.last() else {
+            return Ok(version);
         };
         if version > last {
             Ok(version)
@@ -746,11 +746,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
     fn fresh(name: &str, current: Current<'_, F, M>) -> Result<u64, Error> {
         match current {
             Current::Never => Ok(0),
-            Current::Removed(last) => last.checked_add(1).ok_or(Error::Stale {
-                name: name.to_owned(),
-                current: last,
-                offered: last,
-            }),
+            Current::Removed(last) => Self::past(name, last),
             Current::Installed(live) => Err(Error::AlreadyRegistered {
                 name: name.to_owned(),
                 location: live.location,
@@ -758,8 +754,18 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         }
     }
 
+    /// One past version `last`: [`Error::Stale`] when it is already `u64::MAX`.
+    fn past(name: &str, last: u64) -> Result<u64, Error> {
+        last.checked_add(1).ok_or(Error::Stale {
+            name: name.to_owned(),
+            current: last,
+            offered: last,
+        })
+    }
+
     /// Validates, resolves and writes one name; `decide` sees the installed handler (if any)
-    /// and returns the version to install or the error to report.
+    /// and returns the version to install or the error to report. Returns the version
+    /// installed.
     fn install(
         &self,
         name: &str,
@@ -767,7 +773,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         decide: impl FnOnce(Current<'_, F, M>) -> Result<u64, Error>,
         handler: F,
         meta: NewMeta<M>,
-    ) -> Result<(), Error> {
+    ) -> Result<u64, Error> {
         validate_name(name).map_err(|reason| Error::invalid_name(name, reason))?;
         let frozen = self.try_frozen()?;
         let (key, declared) = self.write_target(frozen, name)?;
@@ -804,24 +810,58 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         };
         match overlay.swap(live) {
             Ok(retired) => {
-                self.changes.post(key, ChangeKind::Replaced, version);
-                drop(overlay);
-                // Retired before subscribers are woken: a panicking waker loses nothing.
-                self.retire(retired);
-                self.changes.flush();
+                self.announce(overlay, key, ChangeKind::Replaced, version, Some(retired));
             }
             Err(live) => {
                 overlay.insert(live);
                 if declared.is_none() {
                     self.runtime_names.fetch_add(1, Ordering::Release);
                 }
-                self.changes.post(key, ChangeKind::Registered, version);
-                drop(overlay);
-                self.changes.flush();
+                self.announce(overlay, key, ChangeKind::Registered, version, None);
             }
         }
         drop(spare);
-        Ok(())
+        Ok(version)
+    }
+
+    /// Publishes a change that has just taken effect under the overlay's write lock `overlay`:
+    /// numbers it (in the order changes took effect), lets the lock go, retires the handler it
+    /// replaced or removed (dropped at once if nothing holds it), then delivers the change.
+    /// Retired before subscribers are woken, so a panicking waker loses nothing.
+    fn announce<G>(
+        &self,
+        overlay: G,
+        key: &str,
+        kind: ChangeKind,
+        version: u64,
+        retired: Option<Arc<Live<F, M>>>,
+    ) {
+        self.changes.post(key, kind, version);
+        drop(overlay);
+        if let Some(retired) = retired {
+            self.retire(retired);
+        }
+        self.changes.flush();
+    }
+
+    /// [`announce`](Registry::announce) a change that took `retired` out of the overlay, and
+    /// return a clone of its handler (what `replace` and `unregister` give back).
+    fn announce_returning<G>(
+        &self,
+        overlay: G,
+        key: &str,
+        kind: ChangeKind,
+        version: u64,
+        retired: Arc<Live<F, M>>,
+    ) -> F {
+        // Held before it is retired, so that it stays alive while its clone is made.
+        let held = Held::take(self, &retired);
+        self.announce(overlay, key, kind, version, Some(retired));
+        // `Clone` is the user's code: no lock is held, and a panic in it lets `held` go, which
+        // drops the retired handler as if the clone had been made.
+        let previous = held.handler().clone();
+        drop(held);
+        previous
     }
 
     /// Swaps the handler of a `#[dynamic]` or run-time name and returns (a clone of) the
@@ -889,17 +929,7 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         let Ok(retired) = overlay.swap(live) else {
             unreachable!("`{key}` is installed: the write lock is held since it was read")
         };
-        // Held before it is retired, so that it stays alive while its clone is made.
-        let held = Held::take(self, &retired);
-        self.changes.post(key, ChangeKind::Replaced, version);
-        drop(overlay);
-        self.retire(retired);
-        self.changes.flush();
-        // `Clone` is the user's code: no lock is held, and a panic in it lets `held` go, which
-        // drops the retired handler as if the clone had been made.
-        let previous = held.handler().clone();
-        drop(held);
-        Ok(previous)
+        Ok(self.announce_returning(overlay, key, ChangeKind::Replaced, version, retired))
     }
 
     /// Installs the declared handler (and declared metadata) of a `#[dynamic]` name again, as
@@ -931,31 +961,13 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         // Cloned with no lock held: `Clone` is the user's code.
         let declared = &frozen.entries[index];
         let (handler, meta) = (declared.handler.clone(), declared.meta.clone());
-        let installed = std::cell::Cell::new(0);
         self.install(
             name,
             location,
-            |current| {
-                let last = match current {
-                    Current::Installed(live) => live.version,
-                    Current::Removed(last) => last,
-                    Current::Never => {
-                        installed.set(0);
-                        return Ok(0);
-                    }
-                };
-                let version = last.checked_add(1).ok_or(Error::Stale {
-                    name: name.to_owned(),
-                    current: last,
-                    offered: last,
-                })?;
-                installed.set(version);
-                Ok(version)
-            },
+            |current| current.last().map_or(Ok(0), |last| Self::past(name, last)),
             handler,
             NewMeta::Given(meta),
-        )?;
-        Ok(installed.get())
+        )
     }
 
     /// Removes a `#[dynamic]` or run-time name and returns (a clone of) its handler. A
@@ -981,16 +993,8 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Send + Sync + 'static> Registr
         if retired.declared.is_none() {
             self.runtime_names.fetch_sub(1, Ordering::Release);
         }
-        // As in `replace`: held before it is retired, cloned with no lock held.
-        let held = Held::take(self, &retired);
-        self.changes
-            .post(key, ChangeKind::Unregistered, retired.version);
-        drop(overlay);
-        self.retire(retired);
-        self.changes.flush();
-        let previous = held.handler().clone();
-        drop(held);
-        Ok(previous)
+        let version = retired.version;
+        Ok(self.announce_returning(overlay, key, ChangeKind::Unregistered, version, retired))
     }
 }
 
@@ -1104,7 +1108,8 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Default + Send + Sync + 'stati
             |current| Self::fresh(name, current),
             handler,
             NewMeta::Default(M::default),
-        )
+        )?;
+        Ok(())
     }
 
     /// Installs `handler` under `name` only if `version` is newer than the installed one, or
@@ -1127,7 +1132,8 @@ impl<F: Clone + Send + Sync + 'static, M: Clone + Default + Send + Sync + 'stati
             |current| Self::newer(name, version, current),
             handler,
             NewMeta::Default(M::default),
-        )
+        )?;
+        Ok(())
     }
 }
 
