@@ -12,8 +12,7 @@
 //! - `writer`: a writer thread making `RATE` changes a second (`replace` of the 4 writer names,
 //!   in turn, paced against the clock), no subscribers: what the writes alone cost the reader;
 //! - `writer+subs`: the same writer and 1,000 subscribers (`subscribe()`, held, never read: each
-//!   queue fills up and then drops its oldest change for each new one, so every change is
-//!   pushed to 1,000 full queues) (case b).
+//!   falls behind and lags; every change is appended to the log they share) (case b).
 //!
 //! The table gives p50/p90/p99/p99.9 per lookup in ns, the writer's achieved rate, and each
 //! scenario's ratio to `idle` (`writer+subs / idle` is the b/a); a writer that could not

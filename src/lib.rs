@@ -120,9 +120,10 @@
 //! # Change events
 //! [`Registry::subscribe`] returns a [`Changes`] receiver of every later change, in the order the
 //! changes took effect and numbered without gaps: [`ChangeKind::Registered`],
-//! [`ChangeKind::Replaced`], [`ChangeKind::Unregistered`] and [`ChangeKind::Drained`]. Each
-//! subscriber has a bounded queue; one that falls behind receives [`ChangeKind::Lagged`] instead
-//! of slowing the registry down.
+//! [`ChangeKind::Replaced`], [`ChangeKind::Unregistered`] and [`ChangeKind::Drained`]. Every
+//! subscriber reads one bounded log of the latest changes, so a change costs the same for one
+//! subscriber or a thousand; one that falls behind receives [`ChangeKind::Lagged`] instead of
+//! slowing the registry down.
 //!
 //! # Calling handlers
 //! [`Registry::call`] looks a handler up and runs it inside a

@@ -213,3 +213,168 @@ fn async_recv_wakes_on_a_change_and_ends_with_the_registry() {
         "closed with the registry"
     );
 }
+
+#[test]
+fn subscribers_of_different_capacities_each_lag_by_their_own() {
+    let registry: Registry<fn() -> u32> = Registry::new();
+    let mut small = registry.subscribe_with_capacity(2);
+    let mut large = registry.subscribe_with_capacity(64);
+    for index in 0..10 {
+        registry.register(&format!("n{index}"), one).unwrap();
+    }
+    let seqs = |changes: &[Change]| -> Vec<(u64, ChangeKind)> {
+        changes.iter().map(|c| (c.seq(), c.kind())).collect()
+    };
+    assert_eq!(
+        seqs(&drain(&mut small)),
+        [
+            (1, ChangeKind::Lagged { missed: 8 }),
+            (9, ChangeKind::Registered),
+            (10, ChangeKind::Registered)
+        ]
+    );
+    let all = drain(&mut large);
+    assert_eq!(
+        all.iter().map(Change::seq).collect::<Vec<_>>(),
+        (1..=10).collect::<Vec<_>>()
+    );
+
+    // The large subscriber gone, the small one still lags by its own capacity, and a new one
+    // starts after the changes made before it.
+    drop(large);
+    for index in 10..13 {
+        registry.register(&format!("n{index}"), one).unwrap();
+    }
+    let mut late = registry.subscribe_with_capacity(1);
+    registry.register("late", one).unwrap();
+    assert_eq!(
+        seqs(&drain(&mut small)),
+        [
+            (11, ChangeKind::Lagged { missed: 2 }),
+            (13, ChangeKind::Registered),
+            (14, ChangeKind::Registered)
+        ]
+    );
+    assert_eq!(seqs(&drain(&mut late)), [(14, ChangeKind::Registered)]);
+}
+
+#[test]
+fn every_blocked_receiver_wakes_for_a_change() {
+    let registry: Registry<fn() -> u32> = Registry::new();
+    let mut subscribers: Vec<_> = (0..4).map(|_| registry.subscribe()).collect();
+    let ready = Barrier::new(5);
+    std::thread::scope(|scope| {
+        let receivers: Vec<_> = subscribers
+            .iter_mut()
+            .map(|changes| {
+                let ready = &ready;
+                scope.spawn(move || {
+                    ready.wait();
+                    changes
+                        .recv_timeout(Duration::from_secs(10))
+                        .map(|c| (c.seq(), c.name().to_owned()))
+                })
+            })
+            .collect();
+        ready.wait();
+        std::thread::sleep(Duration::from_millis(20));
+        registry.register("wake", one).unwrap();
+        for receiver in receivers {
+            assert_eq!(receiver.join().unwrap(), Some((1, "wake".to_owned())));
+        }
+    });
+}
+
+/// Counts its wake-ups.
+struct CountingWaker(std::sync::atomic::AtomicUsize);
+
+impl std::task::Wake for CountingWaker {
+    fn wake(self: std::sync::Arc<Self>) {
+        self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+#[test]
+fn a_repolled_recv_is_woken_through_its_latest_waker_only() {
+    use std::future::Future;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+    use std::task::{Context, Poll, Waker};
+
+    let registry: Registry<fn() -> u32> = Registry::new();
+    let mut changes = registry.subscribe();
+    let mut other = registry.subscribe();
+    let first = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    let second = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    let bystander = Arc::new(CountingWaker(AtomicUsize::new(0)));
+    {
+        let mut other_recv = std::pin::pin!(other.recv());
+        let waker = Waker::from(Arc::clone(&bystander));
+        assert!(other_recv
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+    }
+    drop(other);
+    let mut recv = std::pin::pin!(changes.recv());
+    for waker in [&first, &second] {
+        let waker = Waker::from(Arc::clone(waker));
+        assert!(recv
+            .as_mut()
+            .poll(&mut Context::from_waker(&waker))
+            .is_pending());
+    }
+    registry.register("x", one).unwrap();
+    assert_eq!(first.0.load(Ordering::SeqCst), 0, "the replaced waker");
+    assert_eq!(second.0.load(Ordering::SeqCst), 1, "the latest waker");
+    assert_eq!(
+        bystander.0.load(Ordering::SeqCst),
+        0,
+        "a dropped subscriber's waker is taken out"
+    );
+    let waker = Waker::from(second);
+    match recv.as_mut().poll(&mut Context::from_waker(&waker)) {
+        Poll::Ready(Some(change)) => assert_eq!((change.seq(), change.name()), (1, "x")),
+        other => panic!("expected the change, got {other:?}"),
+    }
+}
+
+#[test]
+fn a_thousand_async_subscribers_each_receive_every_change_in_order() {
+    const SUBSCRIBERS: usize = 1_000;
+    const CHANGES: u64 = 50;
+    let registry: &'static Registry<fn() -> u32> = Box::leak(Box::new(Registry::new()));
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_time()
+        .build()
+        .unwrap();
+    let tasks: Vec<_> = (0..SUBSCRIBERS)
+        .map(|_| {
+            let mut changes = registry.subscribe();
+            runtime.spawn(async move {
+                let mut seqs = Vec::new();
+                while seqs.len() < CHANGES as usize {
+                    let change = changes.recv().await.expect("the registry lives");
+                    seqs.push(change.seq());
+                }
+                seqs
+            })
+        })
+        .collect();
+    for index in 0..CHANGES {
+        registry.register(&format!("n{index}"), one).unwrap();
+        if index % 10 == 0 {
+            std::thread::sleep(Duration::from_millis(1));
+        }
+    }
+    runtime.block_on(async {
+        for task in tasks {
+            let seqs = tokio::time::timeout(Duration::from_secs(30), task)
+                .await
+                .expect("every subscriber is woken")
+                .unwrap();
+            assert_eq!(seqs, (1..=CHANGES).collect::<Vec<_>>());
+        }
+    });
+}

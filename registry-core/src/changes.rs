@@ -7,27 +7,36 @@
 //!   order they took effect. Posting takes only the outbox's lock, held for a push: no writer
 //!   waits for subscribers while it holds the overlay lock, so lookups never do either.
 //! - **Delivery outside the overlay lock.** After releasing the overlay lock the writer flushes
-//!   the outbox: under the hub's lock, whoever flushes takes every queued change in order and
-//!   pushes it to each subscriber's queue, so deliveries never overtake each other. A change
-//!   reaches only the subscribers that existed when it was posted.
+//!   the outbox: under the log's lock, whoever flushes takes every queued change in order and
+//!   appends it to the log, so deliveries never overtake each other. A change reaches only the
+//!   subscribers that existed when it was posted: a subscriber starts at the number after the
+//!   last posted.
+//! - **One log for every subscriber**, as `tokio::sync::broadcast` keeps one ring: the log
+//!   holds the latest delivered changes, as many as the largest capacity among the live
+//!   subscribers, and each subscriber keeps only the number of the next change it wants. A
+//!   delivery costs the same for one subscriber or a thousand: an append, and the wake-up of
+//!   those waiting.
 //! - **Wake-ups with no lock held.** Waking a subscriber runs its waker (the user's code, which
-//!   may use the registry): queues are woken after the hub's lock is let go.
-//! - **Never blocking a writer.** Each subscriber has a bounded queue. A full queue drops its
-//!   oldest change and counts it; the subscriber's next receive reports the gap as one
+//!   may use the registry): the waiting tasks are taken under the log's lock and woken after it
+//!   is let go.
+//! - **Never blocking a writer.** A subscriber more than its capacity behind skips the oldest
+//!   changes it has not received; its next receive reports the gap as one
 //!   [`ChangeKind::Lagged`] change before the changes it kept, as `tokio::sync::broadcast`
 //!   does.
-//! - **A dropped subscriber costs nothing**: the hub holds subscribers weakly and forgets dead
-//!   ones at the next change. With no subscriber a change costs a lock and an increment.
+//! - **A dropped subscriber costs nothing**: it gives its capacity back, and the log shrinks to
+//!   the largest capacity left (to nothing when none is left). With no subscriber ever, a
+//!   change costs a lock and an increment.
 
-use std::collections::VecDeque;
+use std::collections::btree_map::Entry;
+use std::collections::{BTreeMap, VecDeque};
 use std::fmt;
-use std::sync::{Arc, Weak};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use std::future::poll_fn;
 use std::task::{Poll, Waker};
 
-use crate::sync::{const_fn_unless_loom, Condvar, Mutex};
+use crate::sync::{const_fn_unless_loom, Condvar, Mutex, MutexGuard, OnceCell};
 
 /// How many changes a subscriber may fall behind before the oldest are dropped, for
 /// [`Registry::subscribe`](crate::Registry::subscribe).
@@ -52,10 +61,10 @@ pub enum ChangeKind {
     /// [`Change::version`] is the retired version. One per retired handler, after the change
     /// that retired it (at once when no call was running on it).
     Drained,
-    /// This subscriber fell behind and `missed` changes were dropped from its queue, starting at
-    /// [`Change::seq`]. [`Change::name`] is empty and [`Change::version`] is 0.
+    /// This subscriber fell more than its capacity behind and skipped `missed` changes,
+    /// starting at [`Change::seq`]. [`Change::name`] is empty and [`Change::version`] is 0.
     Lagged {
-        /// How many changes were dropped.
+        /// How many changes were skipped.
         missed: u64,
     },
 }
@@ -143,7 +152,7 @@ impl fmt::Debug for Change {
 /// A subscription to a registry's changes, from [`Registry::subscribe`](crate::Registry::subscribe).
 ///
 /// Receives every change made after it was created, in order. It never slows the registry
-/// down: when it falls more than its capacity behind, the oldest changes are dropped and the
+/// down: when it falls more than its capacity behind, the oldest changes are skipped and the
 /// next receive returns one [`ChangeKind::Lagged`] change saying how many.
 ///
 /// ```
@@ -165,31 +174,49 @@ impl fmt::Debug for Change {
 /// # Ok::<(), handler_registry::Error>(())
 /// ```
 pub struct Changes {
-    queue: Arc<Queue>,
+    log: Arc<Log>,
+    /// The number of the next change to receive.
+    next: u64,
+    capacity: usize,
+    /// Where this subscriber's waker sits in the log's list, `(round, index)`, until the
+    /// delivery of that round takes the list.
+    parked: Option<(u64, usize)>,
 }
 
-struct Queue {
-    state: Mutex<QueueState>,
-    /// Wakes a receiver blocked in `recv_timeout`.
+/// The changes delivered so far, shared by the hub and every subscriber.
+struct Log {
+    state: Mutex<LogState>,
+    /// Wakes the receivers blocked in `recv_timeout`.
     ready: Condvar,
 }
 
-struct QueueState {
-    changes: VecDeque<Change>,
-    capacity: usize,
-    /// Changes dropped since the last receive, the first of them numbered `first_missed`.
-    missed: u64,
-    first_missed: u64,
+struct LogState {
+    /// The latest changes delivered, oldest first, numbered without gaps: as many as the
+    /// largest capacity among the live subscribers, so each finds all it may still receive.
+    recent: VecDeque<Change>,
+    /// The number of the last change delivered (0 before the first).
+    last: u64,
+    /// The capacities of the live subscribers, each with how many have it.
+    capacities: BTreeMap<usize, usize>,
+    /// The tasks waiting in `recv`, taken (and woken) by the next delivery; `round` counts the
+    /// takings, so that a subscriber knows whether its waker is still in the list (a dropped
+    /// subscriber's slot is emptied).
+    wakers: Vec<Option<Waker>>,
+    round: u64,
+    /// How many threads wait in `recv_timeout`.
+    blocked: usize,
     /// The registry is gone: nothing more will come.
     closed: bool,
-    /// The task waiting in `recv`, woken after every lock of the registry is let go.
-    waker: Option<Waker>,
 }
 
 impl Changes {
     /// The next change if one is waiting, without blocking.
     pub fn try_recv(&mut self) -> Option<Change> {
-        self.queue.state.lock().take().ok()
+        self.log
+            .state
+            .lock()
+            .take(&mut self.next, self.capacity)
+            .ok()
     }
 
     /// The next change, waiting for one at most `timeout`; `None` if none came in time or the
@@ -199,16 +226,18 @@ impl Changes {
         let deadline = now
             .checked_add(timeout)
             .or_else(|| now.checked_add(Duration::from_secs(u64::from(u32::MAX))))?;
-        let mut state = self.queue.state.lock();
+        let mut state = self.log.state.lock();
         loop {
-            match state.take() {
+            match state.take(&mut self.next, self.capacity) {
                 Ok(change) => return Some(change),
                 Err(Closed(true)) => return None,
                 Err(Closed(false)) if Instant::now() >= deadline => return None,
                 Err(Closed(false)) => {
                     // Looked at and waited on under the same lock: a delivery in between is
                     // not missed.
-                    state = self.queue.ready.wait_until(state, deadline).0;
+                    state.blocked += 1;
+                    state = self.log.ready.wait_until(state, deadline).0;
+                    state.blocked -= 1;
                 }
             }
         }
@@ -220,16 +249,26 @@ impl Changes {
     /// The task is woken with no registry lock held: its waker may use the registry.
     pub async fn recv(&mut self) -> Option<Change> {
         poll_fn(|cx| {
-            let mut state = self.queue.state.lock();
-            match state.take() {
+            let mut state = self.log.state.lock();
+            match state.take(&mut self.next, self.capacity) {
                 Ok(change) => Poll::Ready(Some(change)),
                 Err(Closed(true)) => Poll::Ready(None),
                 Err(Closed(false)) => {
                     // Registered under the lock the delivery takes: it cannot be missed. The
                     // waker replaced, if any, is dropped after the lock is let go.
-                    let previous = match &state.waker {
-                        Some(waker) if waker.will_wake(cx.waker()) => None,
-                        _ => state.waker.replace(cx.waker().clone()),
+                    let previous = match self.parked {
+                        Some((round, index)) if round == state.round => {
+                            let slot = &mut state.wakers[index];
+                            match slot {
+                                Some(waker) if waker.will_wake(cx.waker()) => None,
+                                _ => slot.replace(cx.waker().clone()),
+                            }
+                        }
+                        _ => {
+                            state.wakers.push(Some(cx.waker().clone()));
+                            self.parked = Some((state.round, state.wakers.len() - 1));
+                            None
+                        }
                     };
                     drop(state);
                     drop(previous);
@@ -243,79 +282,126 @@ impl Changes {
     /// How many changes this subscriber can fall behind before it lags.
     #[must_use]
     pub fn capacity(&self) -> usize {
-        self.queue.state.lock().capacity
+        self.capacity
     }
 }
 
 impl fmt::Debug for Changes {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let state = self.queue.state.lock();
+        let state = self.log.state.lock();
+        let behind = (state.last + 1).saturating_sub(self.next);
         f.debug_struct("Changes")
-            .field("waiting", &state.changes.len())
-            .field("capacity", &state.capacity)
+            .field("waiting", &behind.min(self.capacity as u64))
+            .field("capacity", &self.capacity)
             .field("closed", &state.closed)
-            .finish()
+            .finish_non_exhaustive()
+    }
+}
+
+impl Drop for Changes {
+    /// Gives the subscriber's capacity back (the log shrinks to the largest left) and takes its
+    /// waker out of the list; both are dropped after the lock is let go.
+    fn drop(&mut self) {
+        let mut state = self.log.state.lock();
+        if let Entry::Occupied(mut count) = state.capacities.entry(self.capacity) {
+            *count.get_mut() -= 1;
+            if *count.get() == 0 {
+                count.remove();
+            }
+        }
+        let waker = match self.parked {
+            Some((round, index)) if round == state.round => state.wakers[index].take(),
+            _ => None,
+        };
+        let trimmed = state.trim();
+        drop(state);
+        drop(waker);
+        drop(trimmed);
     }
 }
 
 /// Nothing to receive; `true` when nothing ever will be.
 struct Closed(bool);
 
-impl QueueState {
-    fn take(&mut self) -> Result<Change, Closed> {
-        if self.missed > 0 {
+impl LogState {
+    /// The change numbered `*next` for a subscriber of `capacity`, or the gap it lagged by.
+    fn take(&self, next: &mut u64, capacity: usize) -> Result<Change, Closed> {
+        if *next > self.last {
+            return Err(Closed(self.closed));
+        }
+        let behind = self.last - *next + 1;
+        let capacity = capacity as u64;
+        if behind > capacity {
+            let missed = behind - capacity;
             let lagged = Change {
                 name: Arc::from(""),
-                kind: ChangeKind::Lagged {
-                    missed: self.missed,
-                },
+                kind: ChangeKind::Lagged { missed },
                 version: 0,
-                seq: self.first_missed,
+                seq: *next,
             };
-            self.missed = 0;
+            *next += missed;
             return Ok(lagged);
         }
-        self.changes.pop_front().ok_or(Closed(self.closed))
+        let first = self
+            .recent
+            .front()
+            .map_or(self.last + 1, |change| change.seq);
+        let change = usize::try_from(*next - first)
+            .ok()
+            .and_then(|index| self.recent.get(index))
+            .expect("the log keeps the latest changes of the largest capacity");
+        *next += 1;
+        Ok(change.clone())
+    }
+
+    /// Drops the changes no live subscriber may still receive; returns them to be dropped once
+    /// the lock is let go.
+    fn trim(&mut self) -> Vec<Change> {
+        let keep = self
+            .capacities
+            .last_key_value()
+            .map_or(0, |(&capacity, _)| capacity);
+        let excess = self.recent.len().saturating_sub(keep);
+        self.recent.drain(..excess).collect()
     }
 }
 
-impl Queue {
-    /// Queues `change`; the task to wake, once every lock is let go.
-    fn push(&self, change: Change) -> Option<Waker> {
-        let mut state = self.state.lock();
-        if state.changes.len() == state.capacity {
-            let dropped = state
-                .changes
-                .pop_front()
-                .expect("a full queue has a change");
-            if state.missed == 0 {
-                state.first_missed = dropped.seq;
-            }
-            state.missed += 1;
+impl Log {
+    fn new() -> Self {
+        Log {
+            state: Mutex::new(LogState {
+                recent: VecDeque::new(),
+                last: 0,
+                capacities: BTreeMap::new(),
+                wakers: Vec::new(),
+                round: 0,
+                blocked: 0,
+                closed: false,
+            }),
+            ready: Condvar::new(),
         }
-        state.changes.push_back(change);
-        let waker = state.waker.take();
-        drop(state);
-        self.ready.notify_all();
-        waker
     }
 
-    /// Nothing more will come; the task to wake.
-    fn close(&self) -> Option<Waker> {
-        let mut state = self.state.lock();
-        state.closed = true;
-        let waker = state.waker.take();
+    /// Takes the waiting tasks (to wake once every lock is let go) and wakes the blocked
+    /// threads; `state` is the log's locked state, let go here.
+    fn wake_all(&self, mut state: MutexGuard<'_, LogState>) -> Wakers {
+        state.round += 1;
+        let wakers = std::mem::take(&mut state.wakers);
+        let blocked = state.blocked > 0;
         drop(state);
-        self.ready.notify_all();
-        waker
+        if blocked {
+            self.ready.notify_all();
+        }
+        Wakers(wakers.into_iter().flatten().collect())
     }
 }
 
 /// A registry's subscribers, and the changes posted but not delivered yet.
 pub(crate) struct Hub {
     outbox: Mutex<Outbox>,
-    /// The subscribers; held by whoever delivers, so that deliveries keep the posting order.
-    subscribers: Mutex<Vec<Subscriber>>,
+    /// The log every subscriber reads, made by the first `subscribe`. Its lock is taken before
+    /// the outbox's, and held by whoever delivers, so that deliveries keep the posting order.
+    log: OnceCell<Arc<Log>>,
 }
 
 struct Outbox {
@@ -324,12 +410,6 @@ struct Outbox {
     /// Whether anybody subscribed yet: until then a change is only numbered.
     watched: bool,
     pending: VecDeque<Change>,
-}
-
-struct Subscriber {
-    queue: Weak<Queue>,
-    /// The first change it receives: the first posted after it subscribed.
-    from: u64,
 }
 
 impl Hub {
@@ -341,34 +421,28 @@ impl Hub {
                     watched: false,
                     pending: VecDeque::new(),
                 }),
-                subscribers: Mutex::new(Vec::new()),
+                log: OnceCell::new(),
             }
         }
     }
 
     pub(crate) fn subscribe(&self, capacity: usize) -> Changes {
-        let queue = Arc::new(Queue {
-            state: Mutex::new(QueueState {
-                changes: VecDeque::new(),
-                capacity: capacity.max(1),
-                missed: 0,
-                first_missed: 0,
-                closed: false,
-                waker: None,
-            }),
-            ready: Condvar::new(),
-        });
-        let mut subscribers = self.subscribers.lock();
-        let from = {
+        let capacity = capacity.max(1);
+        let log = Arc::clone(self.log.get_or_init(|| Arc::new(Log::new())));
+        let mut state = log.state.lock();
+        let next = {
             let mut outbox = self.outbox.lock();
             outbox.watched = true;
             outbox.seq + 1
         };
-        subscribers.push(Subscriber {
-            queue: Arc::downgrade(&queue),
-            from,
-        });
-        Changes { queue }
+        *state.capacities.entry(capacity).or_default() += 1;
+        drop(state);
+        Changes {
+            log,
+            next,
+            capacity,
+            parked: None,
+        }
     }
 
     /// Numbers a change and queues it for delivery. Called while the change is still the
@@ -389,37 +463,40 @@ impl Hub {
         }
     }
 
-    /// Delivers every change posted so far, in order, then wakes the subscribers it reached
-    /// with no lock held.
+    /// Delivers every change posted so far, in order, then wakes the subscribers waiting with
+    /// no lock held.
     pub(crate) fn flush(&self) {
         self.deliver().wake();
     }
 
-    /// Delivers every change posted so far, in order; the subscribers to wake once the caller
-    /// has let every lock go.
+    /// Delivers every change posted so far, in order: appends them to the log, whatever the
+    /// number of subscribers. The tasks to wake once the caller has let every lock go.
     #[must_use = "the subscribers reached must be woken"]
     pub(crate) fn deliver(&self) -> Wakers {
-        let mut woken: Vec<Waker> = Vec::new();
-        let mut subscribers = self.subscribers.lock();
+        // Nobody subscribed yet: nothing was queued.
+        let Some(log) = self.log.get() else {
+            return Wakers(Vec::new());
+        };
+        let mut state = log.state.lock();
+        let mut delivered = false;
         loop {
             let Some(change) = self.outbox.lock().pending.pop_front() else {
                 break;
             };
-            subscribers.retain(|subscriber| match subscriber.queue.upgrade() {
-                Some(queue) => {
-                    if change.seq >= subscriber.from {
-                        woken.extend(queue.push(change.clone()));
-                    }
-                    true
-                }
-                None => false,
-            });
+            state.last = change.seq;
+            state.recent.push_back(change);
+            delivered = true;
         }
-        drop(subscribers);
-        Wakers(woken)
+        let trimmed = state.trim();
+        let wakers = if delivered {
+            log.wake_all(state)
+        } else {
+            Wakers(Vec::new())
+        };
+        drop(trimmed);
+        wakers
     }
 }
-
 /// Tasks to wake once every lock of the registry is let go.
 pub(crate) struct Wakers(pub(crate) Vec<Waker>);
 
@@ -443,13 +520,11 @@ impl Wakers {
 
 impl Drop for Hub {
     fn drop(&mut self) {
-        let queues: Vec<Arc<Queue>> = self
-            .subscribers
-            .lock()
-            .iter()
-            .filter_map(|subscriber| subscriber.queue.upgrade())
-            .collect();
-        Wakers(queues.iter().filter_map(|queue| queue.close()).collect()).wake();
+        if let Some(log) = self.log.get() {
+            let mut state = log.state.lock();
+            state.closed = true;
+            log.wake_all(state).wake();
+        }
     }
 }
 

@@ -6,12 +6,14 @@
 #[cfg(not(handler_registry_loom))]
 pub(crate) use once_cell::sync::OnceCell;
 #[cfg(not(handler_registry_loom))]
-pub(crate) use parking_lot::Mutex;
+pub(crate) use parking_lot::{Mutex, MutexGuard};
 #[cfg(not(handler_registry_loom))]
 pub(crate) use std::sync::atomic::{AtomicUsize, Ordering};
 
 #[cfg(handler_registry_loom)]
-pub(crate) use self::model::{AtomicUsize, Condvar, Mutex, OnceCell, Ordering, ShardedRwLock};
+pub(crate) use self::model::{
+    AtomicUsize, Condvar, Mutex, MutexGuard, OnceCell, Ordering, ShardedRwLock,
+};
 
 /// The overlay's lock: crossbeam-utils' `ShardedLock`, a reader-writer lock with one reader
 /// count per shard (8, each on its own cache line), where a thread always reads through the
@@ -104,7 +106,8 @@ mod model {
 
     use loom::cell::UnsafeCell;
     use loom::sync::atomic::AtomicBool;
-    use loom::sync::{MutexGuard, RwLockReadGuard, RwLockWriteGuard};
+    pub(crate) use loom::sync::MutexGuard;
+    use loom::sync::{RwLockReadGuard, RwLockWriteGuard};
 
     pub(crate) use loom::sync::atomic::{AtomicUsize, Ordering};
 

@@ -645,3 +645,37 @@ fn get_clone_races_replace_and_drained() {
     });
     assert!(runs > 1);
 }
+
+/// The change log (registry-core/src/changes.rs): a receiver blocked in `recv_timeout` while
+/// two writers register is woken for each change and receives both, numbered in order; a
+/// subscriber that gives up meanwhile (dropped with its capacity) takes nothing from it. loom's
+/// condition variable never times out, so a lost wake-up is a deadlock loom reports.
+#[test]
+fn change_log_wakes_a_blocked_receiver() {
+    let runs = explore("change_log_wakes_a_blocked_receiver", Some(4), || {
+        let registry = Arc::new(Registry::<Handler>::new());
+        let mut changes = registry.subscribe_with_capacity(2);
+        let quitter = registry.subscribe_with_capacity(8);
+        let receiver = thread::spawn(move || {
+            let hour = std::time::Duration::from_secs(3600);
+            let first = changes.recv_timeout(hour).unwrap();
+            let second = changes.recv_timeout(hour).unwrap();
+            [first, second].map(|change| (change.seq(), change.name().to_owned()))
+        });
+        let writer = {
+            let registry = Arc::clone(&registry);
+            thread::spawn(move || {
+                registry.register("a", h0).unwrap();
+                drop(quitter);
+            })
+        };
+        registry.register("b", h1).unwrap();
+        writer.join().unwrap();
+        let [(first, one), (second, other)] = receiver.join().unwrap();
+        assert_eq!((first, second), (1, 2));
+        let mut names = [one, other];
+        names.sort();
+        assert_eq!(names, ["a", "b"]);
+    });
+    assert!(runs > 1);
+}
