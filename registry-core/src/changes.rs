@@ -203,6 +203,9 @@ struct LogState {
     /// subscriber's slot is emptied).
     wakers: Vec<Option<Waker>>,
     round: u64,
+    /// The emptied slots of `wakers`, reused before the list grows: a subscriber made and
+    /// dropped while nothing changes leaves nothing behind.
+    free: Vec<usize>,
     /// How many threads wait in `recv_timeout`.
     blocked: usize,
     /// The registry is gone: nothing more will come.
@@ -249,29 +252,18 @@ impl Changes {
     /// The task is woken with no registry lock held: its waker may use the registry.
     pub async fn recv(&mut self) -> Option<Change> {
         poll_fn(|cx| {
+            // Cloned before the lock is taken, and dropped after it is let go if unused: the
+            // clone and the drop of a waker are the executor's code.
+            let waker = cx.waker().clone();
             let mut state = self.log.state.lock();
             match state.take(&mut self.next, self.capacity) {
                 Ok(change) => Poll::Ready(Some(change)),
                 Err(Closed(true)) => Poll::Ready(None),
                 Err(Closed(false)) => {
-                    // Registered under the lock the delivery takes: it cannot be missed. The
-                    // waker replaced, if any, is dropped after the lock is let go.
-                    let previous = match self.parked {
-                        Some((round, index)) if round == state.round => {
-                            let slot = &mut state.wakers[index];
-                            match slot {
-                                Some(waker) if waker.will_wake(cx.waker()) => None,
-                                _ => slot.replace(cx.waker().clone()),
-                            }
-                        }
-                        _ => {
-                            state.wakers.push(Some(cx.waker().clone()));
-                            self.parked = Some((state.round, state.wakers.len() - 1));
-                            None
-                        }
-                    };
+                    // Registered under the lock the delivery takes: it cannot be missed.
+                    let unused = state.park(&mut self.parked, waker);
                     drop(state);
-                    drop(previous);
+                    drop(unused);
                     Poll::Pending
                 }
             }
@@ -310,7 +302,10 @@ impl Drop for Changes {
             }
         }
         let waker = match self.parked {
-            Some((round, index)) if round == state.round => state.wakers[index].take(),
+            Some((round, index)) if round == state.round => {
+                state.free.push(index);
+                state.wakers[index].take()
+            }
             _ => None,
         };
         let trimmed = state.trim();
@@ -354,6 +349,30 @@ impl LogState {
         Ok(change.clone())
     }
 
+    /// Puts a subscriber's `waker` in the list: in place of its own from this round
+    /// (`parked`), in an emptied slot, or at the end. Returns the waker left unused, to be
+    /// dropped once the lock is let go.
+    fn park(&mut self, parked: &mut Option<(u64, usize)>, waker: Waker) -> Option<Waker> {
+        if let Some((round, index)) = *parked {
+            if round == self.round {
+                let slot = &mut self.wakers[index];
+                return match slot {
+                    Some(current) if current.will_wake(&waker) => Some(waker),
+                    _ => slot.replace(waker),
+                };
+            }
+        }
+        let index = if let Some(index) = self.free.pop() {
+            self.wakers[index] = Some(waker);
+            index
+        } else {
+            self.wakers.push(Some(waker));
+            self.wakers.len() - 1
+        };
+        *parked = Some((self.round, index));
+        None
+    }
+
     /// Drops the changes no live subscriber may still receive; returns them to be dropped once
     /// the lock is let go.
     fn trim(&mut self) -> Vec<Change> {
@@ -375,6 +394,7 @@ impl Log {
                 capacities: BTreeMap::new(),
                 wakers: Vec::new(),
                 round: 0,
+                free: Vec::new(),
                 blocked: 0,
                 closed: false,
             }),
@@ -387,6 +407,7 @@ impl Log {
     fn wake_all(&self, mut state: MutexGuard<'_, LogState>) -> Wakers {
         state.round += 1;
         let wakers = std::mem::take(&mut state.wakers);
+        state.free.clear();
         let blocked = state.blocked > 0;
         drop(state);
         if blocked {

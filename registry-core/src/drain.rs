@@ -472,8 +472,8 @@ impl<F: 'static, M: 'static> Registry<F, M> {
         // are woken last, with no lock held.
         let subscribers = self.changes.deliver();
         let waiters = self.drain.finished(nth);
-        waiters.wake();
-        subscribers.wake();
+        // Woken together: a panicking waker of one set leaves none of the other asleep.
+        Wakers(waiters.0.into_iter().chain(subscribers.0).collect()).wake();
     }
 
     /// A retired handler's (or its metadata's) `Drop` panicked: the panic is contained, logged

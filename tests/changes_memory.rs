@@ -1,0 +1,83 @@
+//! A subscriber that waits and is dropped leaves nothing behind in its registry, however many
+//! come and go while nothing changes: counted by a global allocator.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+use std::future::Future;
+use std::sync::Arc;
+use std::task::{Context, Wake, Waker};
+
+use handler_registry::{ChangeKind, Registry};
+
+/// Counts the bytes this thread holds, so tests running in parallel do not disturb each other.
+struct Counting;
+
+thread_local! {
+    static HELD: Cell<isize> = const { Cell::new(0) };
+}
+
+fn add(bytes: usize, sign: isize) {
+    let bytes = isize::try_from(bytes).expect("an allocation fits isize");
+    let _ = HELD.try_with(|held| held.set(held.get() + sign * bytes));
+}
+
+// SAFETY: every call is forwarded to the system allocator unchanged.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        add(layout.size(), 1);
+        // SAFETY: the caller upholds `alloc`'s contract, which we pass on.
+        unsafe { System.alloc(layout) }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        add(layout.size(), -1);
+        // SAFETY: `ptr` came from `System.alloc` through `alloc` above.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+}
+
+#[global_allocator]
+static GLOBAL: Counting = Counting;
+
+struct Ignore;
+
+impl Wake for Ignore {
+    fn wake(self: Arc<Self>) {}
+}
+
+/// Subscribes, waits once in `recv` (nothing comes), gives up and drops the subscriber.
+fn wait_and_leave(registry: &Registry<fn() -> u32>, waker: &Waker) {
+    let mut changes = registry.subscribe();
+    let mut recv = std::pin::pin!(changes.recv());
+    assert!(recv
+        .as_mut()
+        .poll(&mut Context::from_waker(waker))
+        .is_pending());
+}
+
+#[test]
+fn subscribers_that_wait_and_leave_while_nothing_changes_hold_no_memory() {
+    let registry: Registry<fn() -> u32> = Registry::new();
+    let mut staying = registry.subscribe();
+    let waker = Waker::from(Arc::new(Ignore));
+    for _ in 0..1_000 {
+        wait_and_leave(&registry, &waker);
+    }
+    let before = HELD.with(Cell::get);
+    for _ in 0..20_000 {
+        wait_and_leave(&registry, &waker);
+    }
+    let grown = HELD.with(Cell::get) - before;
+    assert!(
+        grown < 1024,
+        "20,000 subscribers that came and went left {grown} bytes behind"
+    );
+
+    // The subscriber that stayed still receives, and the registry still works.
+    registry.register("after", || 1).unwrap();
+    let change = staying.try_recv().unwrap();
+    assert_eq!(
+        (change.seq(), change.name(), change.kind()),
+        (1, "after", ChangeKind::Registered)
+    );
+}
