@@ -30,8 +30,8 @@
 //! - **`drained` means dropped.** A waiter notes how many handlers had been retired when it was
 //!   called and waits, under the drain's lock, until no record of its name among those is
 //!   left: by then each was dropped and its `Drained` published. Records are removed under
-//!   the same lock and the condition variable (or, for async waiters, the `event-listener`
-//!   registered before the check) is notified after every removal.
+//!   the same lock; after every removal the condition variable is notified and the async
+//!   waiters' wakers (registered under that lock when they looked) are woken with no lock held.
 //! - **Waiting for yourself is an error.** A call on an overlay handler marks its thread (a
 //!   stack of frames, one per nested call or poll); `drained` of a name from inside a call on a
 //!   retired handler of that name would wait for itself, and fails with

@@ -108,8 +108,8 @@ pub(crate) trait Declarations {
 pub(crate) struct Metrics {
     /// This metrics' id in the threads' memory of their last table, given on first use.
     id: AtomicU64,
-    /// The registry's name as the `metrics` feature labels it (`registry`).
-    #[cfg_attr(not(feature = "metrics"), allow(dead_code))]
+    /// The registry's name (a `#[registry]` static's path; empty for a standalone registry):
+    /// the `registry` label of the `metrics` feature, and the name a freeze panic gives.
     pub(crate) label: &'static str,
     enabled: AtomicBool,
     /// Raised by every reset: a slot's `max` counts only if measured in the current epoch.
