@@ -291,35 +291,38 @@ pub fn registry(args: TokenStream, item: TokenStream) -> TokenStream {
         } else {
             quote!(#krate::__private::NoMeta)
         };
-        let marker = quote! {
-            #[doc(hidden)]
-            #[allow(non_camel_case_types, dead_code)]
-            #vis struct #ident {}
-        };
         let linked = match (&registry.owned_decl, handler_ty) {
             (None, Type::Path(_)) => named_registry(ident, vis, handler_ty, &meta, &krate, &path),
-            (None, _) => Linked {
-                value: quote!(#krate::__private::Registry::__linked(#path)),
-                marker,
-                decl: quote!(impl #krate::__private::RegistryDecl for #ident {
-                    type Handler = #handler_ty;
-                    type Decl = #handler_ty;
-                    type Meta = #meta;
-                }),
-                allow: TokenStream::new(),
-            },
-            // The `Arc<dyn Fn…>` type has to be written out for the macro to see the signature,
-            // so clippy's `type_complexity` has no better spelling to suggest.
-            (Some(decl), _) => Linked {
-                value: owned_registry(handler_ty, decl, &krate, &path),
-                marker,
-                decl: quote!(impl #krate::__private::RegistryDecl for #ident {
-                    type Handler = #handler_ty;
-                    type Decl = #decl;
-                    type Meta = #meta;
-                }),
-                allow: quote!(#[allow(clippy::type_complexity)]),
-            },
+            (owned_decl, _) => {
+                let (value, decl_ty, allow) = match owned_decl {
+                    None => (
+                        quote!(#krate::__private::Registry::__linked(#path)),
+                        quote!(#handler_ty),
+                        TokenStream::new(),
+                    ),
+                    // The `Arc<dyn Fn…>` type has to be written out for the macro to see the
+                    // signature, so clippy's `type_complexity` has no better spelling to suggest.
+                    Some(decl) => (
+                        owned_registry(handler_ty, decl, &krate, &path),
+                        quote!(#decl),
+                        quote!(#[allow(clippy::type_complexity)]),
+                    ),
+                };
+                Linked {
+                    value,
+                    marker: quote! {
+                        #[doc(hidden)]
+                        #[allow(non_camel_case_types, dead_code)]
+                        #vis struct #ident {}
+                    },
+                    decl: quote!(impl #krate::__private::RegistryDecl for #ident {
+                        type Handler = #handler_ty;
+                        type Decl = #decl_ty;
+                        type Meta = #meta;
+                    }),
+                    allow,
+                }
+            }
         };
         let Linked {
             value,
