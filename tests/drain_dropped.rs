@@ -9,66 +9,17 @@
 mod hooks;
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc};
-use std::thread::JoinHandle;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use handler_registry::{BoxFuture, ChangeKind, Error, Registry};
 use hooks::{
-    block_on_timeout, install, leaked, message, quiet_injected_panics, received, summary, watchdog,
-    Probe, Reg, Trap, WATCHDOG,
+    block_on_timeout, calling, change, install, leaked, quiet_injected_panics, received, running,
+    summary, watchdog, Probe, Trap, WATCHDOG,
 };
 
 /// How long a slow drop takes: long enough that `drained` is surely waiting meanwhile.
 const SLOW: Duration = Duration::from_millis(200);
-
-/// A call of `name` on another thread, running until released.
-struct Running<T> {
-    release: mpsc::Sender<()>,
-    caller: JoinHandle<T>,
-}
-
-/// Starts `call(release_rx_waiter)` on another thread and returns once the handler runs.
-fn running<T: Send + 'static>(call: impl FnOnce(&dyn Fn()) -> T + Send + 'static) -> Running<T> {
-    let (entered_tx, entered) = mpsc::channel();
-    let (release, release_rx) = mpsc::channel::<()>();
-    let caller = std::thread::spawn(move || {
-        call(&|| {
-            entered_tx.send(()).unwrap();
-            release_rx.recv().unwrap();
-        })
-    });
-    entered.recv_timeout(WATCHDOG).expect("the call started");
-    Running { release, caller }
-}
-
-impl<T> Running<T> {
-    fn release(&self) {
-        self.release.send(()).unwrap();
-    }
-
-    /// What the call returned; a panic that escaped it fails here.
-    fn join(self) -> T {
-        match self.caller.join() {
-            Ok(outcome) => outcome,
-            Err(payload) => panic!(
-                "a panic escaped the call on the last caller's thread: {}",
-                message(&*payload)
-            ),
-        }
-    }
-}
-
-/// A call of `name` in `reg` running on another thread until released; answers the handler's
-/// answer.
-fn calling(reg: &'static Reg, name: &'static str) -> Running<Result<u64, Error>> {
-    running(move |wait| {
-        reg.call(name, |probe| {
-            wait();
-            probe.answer
-        })
-    })
-}
 
 /// Arms `trap` with a drop that takes [`SLOW`] and then sets the returned flag (or panics, if
 /// `panics`, right after setting it).
@@ -83,10 +34,6 @@ fn slow_drop(trap: &Trap, panics: bool) -> Arc<AtomicBool> {
         }
     });
     done
-}
-
-fn change(name: &str, kind: ChangeKind, version: u64) -> (String, ChangeKind, u64) {
-    (name.to_owned(), kind, version)
 }
 
 #[test]
@@ -298,15 +245,7 @@ fn a_handler_replaced_by_another_thread_that_drains_its_own_name_gets_drain_dead
         "a handler drains its own name after another thread replaced it",
         |stage| {
             let reg: &'static Registry<Waiter> = Box::leak(Box::new(Registry::new()));
-            let (entered_tx, entered) = mpsc::channel();
-            let (release, release_rx) = mpsc::channel::<()>();
-            let (entered_tx, release_rx) = (
-                std::sync::Mutex::new(entered_tx),
-                std::sync::Mutex::new(release_rx),
-            );
             let waits: Waiter = Arc::new(move || {
-                entered_tx.lock().unwrap().send(()).unwrap();
-                release_rx.lock().unwrap().recv().unwrap();
                 let start = Instant::now();
                 (
                     reg.drained("self.other", Duration::from_secs(30)),
@@ -314,12 +253,17 @@ fn a_handler_replaced_by_another_thread_that_drains_its_own_name_gets_drain_dead
                 )
             });
             reg.register("self.other", waits).unwrap();
-            let caller = std::thread::spawn(move || reg.call("self.other", |waits| waits()));
-            entered.recv_timeout(WATCHDOG).expect("the call started");
+            // Paused while holding the handler, before it runs.
+            let call = running(move |wait| {
+                reg.call("self.other", |waits| {
+                    wait();
+                    waits()
+                })
+            });
             reg.replace("self.other", answers_at_once()).unwrap();
-            release.send(()).unwrap();
+            call.release();
             stage.at("the handler waits for its own drain (30 s timeout)");
-            let waited = caller.join().unwrap().unwrap();
+            let waited = call.join().unwrap();
             assert_drain_deadlock(waited, "self.other");
             assert_eq!(reg.drained("self.other", Duration::from_secs(1)), Ok(()));
         },
@@ -378,20 +322,15 @@ fn a_handler_draining_its_own_name_that_was_not_replaced_returns_at_once() {
 fn the_installed_handler_draining_its_own_name_waits_for_older_calls_as_usual() {
     watchdog("the installed handler drains its own name", |stage| {
         let reg: &'static Registry<Waiter> = Box::leak(Box::new(Registry::new()));
-        let (entered_tx, entered) = mpsc::channel();
-        let (release, release_rx) = mpsc::channel::<()>();
-        let (entered_tx, release_rx) = (
-            std::sync::Mutex::new(entered_tx),
-            std::sync::Mutex::new(release_rx),
-        );
-        let old: Waiter = Arc::new(move || {
-            entered_tx.lock().unwrap().send(()).unwrap();
-            release_rx.lock().unwrap().recv().unwrap();
-            (Ok(()), Duration::ZERO)
+        reg.register("self.newer", answers_at_once()).unwrap();
+        // Paused while holding the old handler, before it runs.
+        let call = running(move |wait| {
+            reg.call("self.newer", |old| {
+                wait();
+                old()
+            })
         });
-        reg.register("self.newer", old).unwrap();
-        let caller = std::thread::spawn(move || reg.call("self.newer", |old| old()));
-        entered.recv_timeout(WATCHDOG).expect("the call started");
+        let release = call.release.clone();
         // The new handler is not retired: its own call is no reason to fail, and the old call
         // (on another thread) ends once it has let it go.
         let new: Waiter = Arc::new(move || {
@@ -403,10 +342,7 @@ fn the_installed_handler_draining_its_own_name_waits_for_older_calls_as_usual() 
         stage.at("the new handler waits for the old one's call");
         let (outcome, _) = reg.call("self.newer", |new| new()).unwrap();
         assert_eq!(outcome, Ok(()));
-        assert_eq!(
-            caller.join().unwrap().map(|(outcome, _)| outcome),
-            Ok(Ok(()))
-        );
+        assert_eq!(call.join().map(|(outcome, _)| outcome), Ok(Ok(())));
     });
 }
 

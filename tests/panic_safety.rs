@@ -11,16 +11,14 @@ mod hooks;
 use std::future::Future;
 use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
+use std::sync::{Arc, Mutex};
 use std::task::{Context, Poll};
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use handler_registry::{ChangeKind, Changes, Error, Kind};
+use handler_registry::{ChangeKind, Changes, Kind};
 use hooks::{
-    arm_default, assert_consistent, assert_gap_free, install, leaked, message,
+    arm_default, assert_consistent, assert_gap_free, calling, change, install, leaked, message,
     quiet_injected_panics, received, summary, trap_waker, watchdog, Probe, Reg, Tag, Trap, Traps,
-    WATCHDOG,
 };
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
@@ -123,44 +121,6 @@ fn stats_of(reg: &Reg, name: &str) -> Option<(u64, u64)> {
         .iter()
         .find(|stats| stats.name() == name)
         .map(|stats| (stats.calls(), stats.panics()))
-}
-
-fn change(name: &str, kind: ChangeKind, version: u64) -> (String, ChangeKind, u64) {
-    (name.to_owned(), kind, version)
-}
-
-/// A call of `name` on another thread, running until `release` is sent.
-struct Running {
-    release: mpsc::Sender<()>,
-    caller: JoinHandle<Result<u64, Error>>,
-}
-
-fn running(reg: &'static Reg, name: &'static str) -> Running {
-    let (entered_tx, entered) = mpsc::channel();
-    let (release, release_rx) = mpsc::channel::<()>();
-    let caller = std::thread::spawn(move || {
-        reg.call(name, |probe| {
-            entered_tx.send(()).unwrap();
-            release_rx.recv().unwrap();
-            probe.answer
-        })
-    });
-    entered.recv_timeout(WATCHDOG).expect("the call started");
-    Running { release, caller }
-}
-
-impl Running {
-    /// Lets the call finish; what it returned (a panic that escaped it fails here).
-    fn finish(self) -> Result<u64, Error> {
-        self.release.send(()).unwrap();
-        match self.caller.join() {
-            Ok(outcome) => outcome,
-            Err(payload) => panic!(
-                "a panic escaped the call on the last caller's thread: {}",
-                message(&*payload)
-            ),
-        }
-    }
 }
 
 #[test]
@@ -533,13 +493,14 @@ fn a_panic_in_the_drop_of_metadata_after_its_last_call_is_contained_and_counted(
         w.alpha
             .meta_drop
             .arm(|| panic!("injected panic in Tag::drop (last call)"));
-        let call = running(reg, "alpha");
+        let call = calling(reg, "alpha");
         assert_eq!(reg.unregister("alpha").map(|a| a.answer), Ok(1));
         // Registered again (with metadata of its own), so that its counts stay listed.
         reg.register_with_meta("alpha", Probe::new(3), Tag::new(3))
             .unwrap();
         stage.at("the last call on the retired alpha ends");
-        assert_eq!(call.finish(), Ok(1), "the call succeeded");
+        call.release();
+        assert_eq!(call.join(), Ok(1), "the call succeeded");
         assert!(w.alpha.meta_drop.entered(), "dropped when the call ended");
         assert_eq!(
             w.settle(),

@@ -5,7 +5,7 @@
 //!
 //! One test per hook × method, `<hook>::<method>`: the hook (see [`Scenario`]) calls the method
 //! on a fresh registry holding `a` and `b`, under a watchdog that names the case and the stage
-//! it stopped at if it hangs. Mocks have their own file (`reentrancy_mock.rs`).
+//! it stopped at if it hangs. Mocks have their own file (`mock_hooks.rs`).
 
 #[path = "support/hooks.rs"]
 mod hooks;
@@ -15,12 +15,11 @@ mod matrix;
 
 use std::future::Future;
 use std::pin::pin;
-use std::sync::mpsc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
 use handler_registry::ChangeKind;
-use hooks::{arm_default, trap_waker, Hook, Probe, Stage, Trap, WATCHDOG};
+use hooks::{arm_default, calling, trap_waker, Hook, Probe, Stage, Trap};
 use matrix::{Fixture, Scenario};
 
 fn clone_in_get() -> Scenario {
@@ -280,16 +279,7 @@ fn waker_of_drained_async() -> Scenario {
         len: &[2],
         run: |fx: &Fixture, hook: Hook, stage: &Stage| {
             let reg = fx.reg;
-            let (entered_tx, entered) = mpsc::channel();
-            let (release, release_rx) = mpsc::channel::<()>();
-            let caller = std::thread::spawn(move || {
-                reg.call("a", |a| {
-                    entered_tx.send(()).unwrap();
-                    release_rx.recv().unwrap();
-                    a.answer
-                })
-            });
-            entered.recv_timeout(WATCHDOG).expect("the call started");
+            let call = calling(reg, "a");
             assert_eq!(reg.replace("a", Probe::new(10)).map(|a| a.answer), Ok(1));
             let trap = Trap::armed(hook);
             let waker = trap_waker(&trap);
@@ -298,8 +288,8 @@ fn waker_of_drained_async() -> Scenario {
             let mut drained = pin!(reg.drained_async("a", Duration::from_secs(60), never));
             assert!(drained.as_mut().poll(&mut cx).is_pending(), "a call runs");
             stage.at("the last call ends; the drain's waker runs on its thread");
-            release.send(()).unwrap();
-            assert_eq!(caller.join().unwrap(), Ok(1));
+            call.release();
+            assert_eq!(call.join(), Ok(1));
             assert!(trap.finished(), "the drain was woken");
             assert_eq!(drained.as_mut().poll(&mut cx), Poll::Ready(Ok(())));
         },

@@ -15,10 +15,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::sync::{Arc, Mutex, Once, PoisonError};
 use std::task::{Context, Poll, Wake, Waker};
-use std::thread::Thread;
+use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
-use handler_registry::{Change, ChangeKind, Changes, Registry};
+use handler_registry::{Change, ChangeKind, Changes, Error, Registry};
 
 /// How long a case may take before it counts as deadlocked. A passing case takes
 /// milliseconds; this only turns a hang into a failure.
@@ -338,6 +338,59 @@ pub fn message(payload: &(dyn std::any::Any + Send)) -> String {
     }
 }
 
+/// A call running on another thread, paused inside the handler until released.
+pub struct Running<T> {
+    /// Sending on it lets the paused call go on (a clone can be handed to other code).
+    pub release: mpsc::Sender<()>,
+    caller: JoinHandle<T>,
+}
+
+/// Starts `call` on another thread and returns once it has called the `wait` it is given;
+/// `wait` returns when the call is released.
+pub fn running<T: Send + 'static>(
+    call: impl FnOnce(&dyn Fn()) -> T + Send + 'static,
+) -> Running<T> {
+    let (entered_tx, entered) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel::<()>();
+    let caller = std::thread::spawn(move || {
+        call(&|| {
+            entered_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+        })
+    });
+    entered.recv_timeout(WATCHDOG).expect("the call started");
+    Running { release, caller }
+}
+
+impl<T> Running<T> {
+    /// Lets the paused call go on.
+    pub fn release(&self) {
+        self.release.send(()).unwrap();
+    }
+
+    /// What the call returned; a panic that escaped it fails here.
+    pub fn join(self) -> T {
+        match self.caller.join() {
+            Ok(outcome) => outcome,
+            Err(payload) => panic!(
+                "a panic escaped the call on the last caller's thread: {}",
+                message(&*payload)
+            ),
+        }
+    }
+}
+
+/// A call of `name` in `reg` on another thread, paused inside the handler until released;
+/// answers the handler's answer.
+pub fn calling(reg: &'static Reg, name: &'static str) -> Running<Result<u64, Error>> {
+    running(move |wait| {
+        reg.call(name, |probe| {
+            wait();
+            probe.answer
+        })
+    })
+}
+
 /// Keeps the deliberate panics of these tests (messages starting with "injected") out of the
 /// output; other panics print as usual.
 pub fn quiet_injected_panics() {
@@ -363,6 +416,11 @@ pub fn summary(changes: &[Change]) -> Vec<(String, ChangeKind, u64)> {
         .iter()
         .map(|change| (change.name().to_owned(), change.kind(), change.version()))
         .collect()
+}
+
+/// One change as [`summary`] lists it.
+pub fn change(name: &str, kind: ChangeKind, version: u64) -> (String, ChangeKind, u64) {
+    (name.to_owned(), kind, version)
 }
 
 /// Fails unless `changes` are numbered `first`, `first + 1`, … with no gap, repeat or lag.
