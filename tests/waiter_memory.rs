@@ -1,11 +1,13 @@
-//! A subscriber that waits and is dropped leaves nothing behind in its registry, however many
-//! come and go while nothing changes: counted by a global allocator.
+//! A task that waits on a registry and gives up leaves nothing behind in it, however many come
+//! and go before anything wakes them (src/wakers.rs): a subscriber in `recv`, a
+//! `drained_async`. Counted by a global allocator.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{mpsc, Arc};
 use std::task::{Context, Wake, Waker};
+use std::time::Duration;
 
 use handler_registry::{ChangeKind, Registry};
 
@@ -80,4 +82,52 @@ fn subscribers_that_wait_and_leave_while_nothing_changes_hold_no_memory() {
         (change.seq(), change.name(), change.kind()),
         (1, "after", ChangeKind::Registered)
     );
+}
+
+/// Waits once in `drained_async` (the name cannot drain yet), then gives up.
+fn wait_for_drain_and_leave(registry: &Registry<fn() -> u32>, waker: &Waker) {
+    let never = |_| std::future::pending::<()>();
+    let mut drained =
+        std::pin::pin!(registry.drained_async("held", Duration::from_secs(3600), never));
+    assert!(drained
+        .as_mut()
+        .poll(&mut Context::from_waker(waker))
+        .is_pending());
+}
+
+#[test]
+fn drain_waiters_that_give_up_while_a_call_runs_hold_no_memory() {
+    let registry: &'static Registry<fn() -> u32> = Box::leak(Box::new(Registry::new()));
+    registry.register("held", || 1).unwrap();
+    let (entered_tx, entered) = mpsc::channel();
+    let (release, release_rx) = mpsc::channel::<()>();
+    let call = std::thread::spawn(move || {
+        registry.call("held", |held| {
+            entered_tx.send(()).unwrap();
+            release_rx.recv().unwrap();
+            held()
+        })
+    });
+    entered.recv_timeout(Duration::from_secs(10)).unwrap();
+    // The old handler is retired but held by the call: nothing drains meanwhile.
+    registry.replace("held", || 2).unwrap();
+
+    let waker = Waker::from(Arc::new(Ignore));
+    for _ in 0..1_000 {
+        wait_for_drain_and_leave(registry, &waker);
+    }
+    let before = HELD.with(Cell::get);
+    for _ in 0..20_000 {
+        wait_for_drain_and_leave(registry, &waker);
+    }
+    let grown = HELD.with(Cell::get) - before;
+    assert!(
+        grown < 1024,
+        "20,000 drain waiters that came and went left {grown} bytes behind"
+    );
+
+    release.send(()).unwrap();
+    assert_eq!(call.join().unwrap(), Ok(1));
+    assert_eq!(registry.drained("held", Duration::from_secs(10)), Ok(()));
+    assert_eq!(registry.call("held", |held| held()), Ok(2));
 }

@@ -34,9 +34,10 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use std::future::poll_fn;
-use std::task::{Poll, Waker};
+use std::task::Poll;
 
 use crate::sync::{const_fn_unless_loom, Condvar, Mutex, MutexGuard, OnceCell};
+use crate::wakers::{Parked, Slot, Wakers};
 
 /// How many changes a subscriber may fall behind before the oldest are dropped, for
 /// [`Registry::subscribe`](crate::Registry::subscribe).
@@ -178,9 +179,8 @@ pub struct Changes {
     /// The number of the next change to receive.
     next: u64,
     capacity: usize,
-    /// Where this subscriber's waker sits in the log's list, `(round, index)`, until the
-    /// delivery of that round takes the list.
-    parked: Option<(u64, usize)>,
+    /// Where this subscriber's waker sits in the log's list (src/wakers.rs).
+    parked: Option<Slot>,
 }
 
 /// The changes delivered so far, shared by the hub and every subscriber.
@@ -198,14 +198,8 @@ struct LogState {
     last: u64,
     /// The capacities of the live subscribers, each with how many have it.
     capacities: BTreeMap<usize, usize>,
-    /// The tasks waiting in `recv`, taken (and woken) by the next delivery; `round` counts the
-    /// takings, so that a subscriber knows whether its waker is still in the list (a dropped
-    /// subscriber's slot is emptied).
-    wakers: Vec<Option<Waker>>,
-    round: u64,
-    /// The emptied slots of `wakers`, reused before the list grows: a subscriber made and
-    /// dropped while nothing changes leaves nothing behind.
-    free: Vec<usize>,
+    /// The tasks waiting in `recv`, taken (and woken) by the next delivery.
+    wakers: Parked,
     /// How many threads wait in `recv_timeout`.
     blocked: usize,
     /// The registry is gone: nothing more will come.
@@ -261,7 +255,7 @@ impl Changes {
                 Err(Closed(true)) => Poll::Ready(None),
                 Err(Closed(false)) => {
                     // Registered under the lock the delivery takes: it cannot be missed.
-                    let unused = state.park(&mut self.parked, waker);
+                    let unused = state.wakers.park(&mut self.parked, waker);
                     drop(state);
                     drop(unused);
                     Poll::Pending
@@ -301,13 +295,7 @@ impl Drop for Changes {
                 count.remove();
             }
         }
-        let waker = match self.parked {
-            Some((round, index)) if round == state.round => {
-                state.free.push(index);
-                state.wakers[index].take()
-            }
-            _ => None,
-        };
+        let waker = state.wakers.leave(self.parked);
         let trimmed = state.trim();
         drop(state);
         drop(waker);
@@ -349,30 +337,6 @@ impl LogState {
         Ok(change.clone())
     }
 
-    /// Puts a subscriber's `waker` in the list: in place of its own from this round
-    /// (`parked`), in an emptied slot, or at the end. Returns the waker left unused, to be
-    /// dropped once the lock is let go.
-    fn park(&mut self, parked: &mut Option<(u64, usize)>, waker: Waker) -> Option<Waker> {
-        if let Some((round, index)) = *parked {
-            if round == self.round {
-                let slot = &mut self.wakers[index];
-                return match slot {
-                    Some(current) if current.will_wake(&waker) => Some(waker),
-                    _ => slot.replace(waker),
-                };
-            }
-        }
-        let index = if let Some(index) = self.free.pop() {
-            self.wakers[index] = Some(waker);
-            index
-        } else {
-            self.wakers.push(Some(waker));
-            self.wakers.len() - 1
-        };
-        *parked = Some((self.round, index));
-        None
-    }
-
     /// Drops the changes no live subscriber may still receive; returns them to be dropped once
     /// the lock is let go.
     fn trim(&mut self) -> Vec<Change> {
@@ -392,9 +356,7 @@ impl Log {
                 recent: VecDeque::new(),
                 last: 0,
                 capacities: BTreeMap::new(),
-                wakers: Vec::new(),
-                round: 0,
-                free: Vec::new(),
+                wakers: Parked::new(),
                 blocked: 0,
                 closed: false,
             }),
@@ -405,15 +367,13 @@ impl Log {
     /// Takes the waiting tasks (to wake once every lock is let go) and wakes the blocked
     /// threads; `state` is the log's locked state, let go here.
     fn wake_all(&self, mut state: MutexGuard<'_, LogState>) -> Wakers {
-        state.round += 1;
-        let wakers = std::mem::take(&mut state.wakers);
-        state.free.clear();
+        let wakers = state.wakers.take();
         let blocked = state.blocked > 0;
         drop(state);
         if blocked {
             self.ready.notify_all();
         }
-        Wakers(wakers.into_iter().flatten().collect())
+        wakers
     }
 }
 
@@ -496,7 +456,7 @@ impl Hub {
     pub(crate) fn deliver(&self) -> Wakers {
         // Nobody subscribed yet: nothing was queued.
         let Some(log) = self.log.get() else {
-            return Wakers(Vec::new());
+            return Wakers::none();
         };
         let mut state = log.state.lock();
         let mut delivered = false;
@@ -512,33 +472,12 @@ impl Hub {
         let wakers = if delivered {
             log.wake_all(state)
         } else {
-            Wakers(Vec::new())
+            Wakers::none()
         };
         drop(trimmed);
         wakers
     }
 }
-/// Tasks to wake once every lock of the registry is let go.
-pub(crate) struct Wakers(pub(crate) Vec<Waker>);
-
-impl Wakers {
-    /// Wakes every task. A waker is the user's code and may use the registry; if one panics,
-    /// the others are still woken, then the first panic goes on to the caller.
-    pub(crate) fn wake(self) {
-        let mut panicked = None;
-        for waker in self.0 {
-            if let Err(payload) =
-                std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| waker.wake()))
-            {
-                panicked.get_or_insert(payload);
-            }
-        }
-        if let Some(payload) = panicked {
-            std::panic::resume_unwind(payload);
-        }
-    }
-}
-
 impl Drop for Hub {
     fn drop(&mut self) {
         if let Some(log) = self.log.get() {

@@ -51,13 +51,12 @@ use std::sync::Arc;
 use std::task::Poll;
 use std::time::{Duration, Instant};
 
-use std::task::Waker;
-
-use crate::changes::{ChangeKind, Wakers};
+use crate::changes::ChangeKind;
 use crate::error::Error;
 use crate::overlay::Live;
 use crate::registry::Registry;
 use crate::sync::{const_fn_unless_loom, thread_number, AtomicUsize, Condvar, Mutex, Ordering};
+use crate::wakers::{Parked, Slot, Wakers};
 
 /// Set in every stripe of a retired handler's hold count.
 const RETIRED: usize = 1 << (usize::BITS - 1);
@@ -152,7 +151,7 @@ struct Retired<F, M> {
     count: u64,
     records: Vec<Record<F, M>>,
     /// Async waiters, woken (with no lock held) after every removal of a record.
-    wakers: Vec<Waker>,
+    wakers: Parked,
 }
 
 struct Record<F, M> {
@@ -191,7 +190,7 @@ impl<F, M> Drain<F, M> {
                 state: Mutex::new(Retired {
                     count: 0,
                     records: Vec::new(),
-                    wakers: Vec::new(),
+                    wakers: Parked::new(),
                 }),
                 done: Condvar::new(),
             }
@@ -238,10 +237,10 @@ impl<F, M> Drain<F, M> {
     fn finished(&self, nth: u64) -> Wakers {
         let mut state = self.state.lock();
         state.records.retain(|record| record.nth != nth);
-        let wakers = std::mem::take(&mut state.wakers);
+        let wakers = state.wakers.take();
         drop(state);
         self.done.notify_all();
-        Wakers(wakers)
+        wakers
     }
 
     /// Holds still taken on retired handlers of `name`.
@@ -286,17 +285,22 @@ impl<F, M> Drain<F, M> {
         deadline: D,
     ) -> Result<(), usize> {
         let mut deadline = pin!(deadline);
+        let mut waiting = Waiting {
+            drain: self,
+            slot: None,
+        };
         poll_fn(|cx| {
-            {
+            // Cloned before the lock is taken (src/wakers.rs).
+            let waker = cx.waker().clone();
+            let unused = {
                 // Looked at and registered under the lock a removal takes: not missed.
                 let mut state = self.state.lock();
                 if state.blocking(name, before).is_none() {
                     return Poll::Ready(Ok(()));
                 }
-                if !state.wakers.iter().any(|waker| waker.will_wake(cx.waker())) {
-                    state.wakers.push(cx.waker().clone());
-                }
-            }
+                state.wakers.park(&mut waiting.slot, waker)
+            };
+            drop(unused);
             // The deadline is the caller's future: polled with no lock held.
             if deadline.as_mut().poll(cx).is_ready() {
                 return Poll::Ready(self.state.lock().blocking(name, before).map_or(Ok(()), Err));
@@ -304,6 +308,20 @@ impl<F, M> Drain<F, M> {
             Poll::Pending
         })
         .await
+    }
+}
+
+/// An async waiter of a drain: when it stops waiting (done, timed out or dropped), its waker
+/// leaves the list.
+struct Waiting<'a, F, M> {
+    drain: &'a Drain<F, M>,
+    slot: Option<Slot>,
+}
+
+impl<F, M> Drop for Waiting<'_, F, M> {
+    fn drop(&mut self) {
+        let waker = self.drain.state.lock().wakers.leave(self.slot);
+        drop(waker);
     }
 }
 
@@ -473,7 +491,7 @@ impl<F: 'static, M: 'static> Registry<F, M> {
         let subscribers = self.changes.deliver();
         let waiters = self.drain.finished(nth);
         // Woken together: a panicking waker of one set leaves none of the other asleep.
-        Wakers(waiters.0.into_iter().chain(subscribers.0).collect()).wake();
+        waiters.and(subscribers).wake();
     }
 
     /// A retired handler's (or its metadata's) `Drop` panicked: the panic is contained, logged

@@ -49,6 +49,7 @@ mod require;
 mod several;
 mod suggest;
 mod sync;
+mod wakers;
 
 #[cfg(not(handler_registry_loom))]
 #[allow(deprecated)]
