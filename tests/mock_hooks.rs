@@ -17,24 +17,53 @@ mod matrix;
 
 use std::panic::{self, AssertUnwindSafe};
 
+use handler_registry::Mock;
 use hooks::{install, leaked, message, quiet_injected_panics, watchdog, Hook, Probe, Reg, Stage};
 use matrix::{Fixture, Scenario};
+
+/// Mocks `a` with `fake`: for this thread, or (`global`) for the process, which waits for the
+/// global mocks' turn.
+fn mock_a(reg: &'static Reg, fake: Probe, global: bool, stage: &Stage) -> Mock<'static> {
+    if global {
+        stage.at("taking the global mock (one test at a time)");
+        let mock = reg.mock_global("a", fake).unwrap();
+        stage.at("the operation that runs the hook");
+        mock
+    } else {
+        reg.mock("a", fake).unwrap()
+    }
+}
+
+fn fake_clone_in_get_with(fx: &Fixture, hook: Hook, stage: &Stage, global: bool) {
+    let fake = Probe::new(99);
+    let trap = fake.clone_trap();
+    let _mock = mock_a(fx.reg, fake, global, stage);
+    trap.arm(hook);
+    let got = fx.reg.get("a").map(|a| a.answer);
+    assert!(trap.finished(), "get cloned the fake");
+    if !fx.hook_changes_a {
+        assert_eq!(got, Some(99));
+    }
+}
+
+fn fake_drop_with(fx: &Fixture, hook: Hook, stage: &Stage, global: bool) {
+    let fake = Probe::new(99);
+    let trap = fake.drop_trap();
+    let mock = mock_a(fx.reg, fake, global, stage);
+    assert_eq!(fx.reg.get("a").map(|a| a.answer), Some(99));
+    trap.arm(hook);
+    drop(mock);
+    assert!(trap.finished(), "the fake was dropped with its guard");
+    if !fx.hook_changes_a {
+        assert_eq!(fx.reg.get("a").map(|a| a.answer), Some(1));
+    }
+}
 
 fn fake_clone_in_get() -> Scenario {
     Scenario {
         hook: "a thread mock's Clone in get",
         len: &[2],
-        run: |fx: &Fixture, hook: Hook, _: &Stage| {
-            let fake = Probe::new(99);
-            let trap = fake.clone_trap();
-            let _mock = fx.reg.mock("a", fake).unwrap();
-            trap.arm(hook);
-            let got = fx.reg.get("a").map(|a| a.answer);
-            assert!(trap.finished(), "get cloned the fake");
-            if !fx.hook_changes_a {
-                assert_eq!(got, Some(99));
-            }
-        },
+        run: |fx, hook, stage| fake_clone_in_get_with(fx, hook, stage, false),
     }
 }
 
@@ -42,19 +71,7 @@ fn fake_clone_in_get_global() -> Scenario {
     Scenario {
         hook: "a global mock's Clone in get",
         len: &[2],
-        run: |fx: &Fixture, hook: Hook, stage: &Stage| {
-            let fake = Probe::new(99);
-            let trap = fake.clone_trap();
-            stage.at("taking the global mock (one test at a time)");
-            let _mock = fx.reg.mock_global("a", fake).unwrap();
-            stage.at("the operation that runs the hook");
-            trap.arm(hook);
-            let got = fx.reg.get("a").map(|a| a.answer);
-            assert!(trap.finished(), "get cloned the fake");
-            if !fx.hook_changes_a {
-                assert_eq!(got, Some(99));
-            }
-        },
+        run: |fx, hook, stage| fake_clone_in_get_with(fx, hook, stage, true),
     }
 }
 
@@ -62,18 +79,7 @@ fn fake_drop() -> Scenario {
     Scenario {
         hook: "a thread mock's Drop when its guard is dropped",
         len: &[2],
-        run: |fx: &Fixture, hook: Hook, _: &Stage| {
-            let fake = Probe::new(99);
-            let trap = fake.drop_trap();
-            let mock = fx.reg.mock("a", fake).unwrap();
-            assert_eq!(fx.reg.get("a").map(|a| a.answer), Some(99));
-            trap.arm(hook);
-            drop(mock);
-            assert!(trap.finished(), "the fake was dropped with its guard");
-            if !fx.hook_changes_a {
-                assert_eq!(fx.reg.get("a").map(|a| a.answer), Some(1));
-            }
-        },
+        run: |fx, hook, stage| fake_drop_with(fx, hook, stage, false),
     }
 }
 
@@ -81,20 +87,7 @@ fn fake_drop_global() -> Scenario {
     Scenario {
         hook: "a global mock's Drop when its guard is dropped",
         len: &[2],
-        run: |fx: &Fixture, hook: Hook, stage: &Stage| {
-            let fake = Probe::new(99);
-            let trap = fake.drop_trap();
-            stage.at("taking the global mock (one test at a time)");
-            let mock = fx.reg.mock_global("a", fake).unwrap();
-            stage.at("the operation that runs the hook");
-            assert_eq!(fx.reg.get("a").map(|a| a.answer), Some(99));
-            trap.arm(hook);
-            drop(mock);
-            assert!(trap.finished(), "the fake was dropped with its guard");
-            if !fx.hook_changes_a {
-                assert_eq!(fx.reg.get("a").map(|a| a.answer), Some(1));
-            }
-        },
+        run: |fx, hook, stage| fake_drop_with(fx, hook, stage, true),
     }
 }
 
