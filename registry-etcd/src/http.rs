@@ -4,12 +4,7 @@
 //! keep-alive) gets a connection of its own, read line by line: the gateway writes one JSON
 //! object per line. Endpoints are tried in turn until one accepts a connection.
 
-// `cargo clippy -- -W clippy::pedantic` (.ci/run): the lints this file allows, and why.
-#![allow(
-    clippy::items_after_statements,
-    reason = "helpers kept next to their single use"
-)]
-
+use std::future::Future;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 use std::time::Duration;
@@ -128,32 +123,21 @@ impl Http {
         body: Vec<u8>,
         timeout: Duration,
     ) -> Result<Bytes, Error> {
-        let call = async {
-            let exchange = self.exchange(path, body, true).await?;
+        self.within(path, timeout, async {
             let Exchange {
                 response,
                 endpoint,
                 sender,
-            } = exchange;
+            } = self.exchange(path, body, true).await?;
             let status = response.status();
-            let bytes = response
-                .into_body()
-                .collect()
-                .await
-                .map_err(|error| self.io_error(endpoint, path, &error))?
-                .to_bytes();
+            let bytes = self.read_body(response, endpoint, path).await?;
             self.give_back(endpoint, sender);
-            check_status(status, &bytes, path)?;
+            if status != StatusCode::OK {
+                return Err(gateway_error(status, &bytes, path));
+            }
             Ok(bytes)
-        };
-        match tokio::time::timeout(timeout, call).await {
-            Ok(outcome) => outcome,
-            Err(_) => Err(Error::Timeout {
-                endpoint: self.current_url(),
-                request: path,
-                after: timeout,
-            }),
-        }
+        })
+        .await
     }
 
     /// POSTs `body` to `path` on a connection of its own and returns its response as a stream
@@ -164,23 +148,14 @@ impl Http {
         body: Vec<u8>,
         timeout: Duration,
     ) -> Result<Lines, Error> {
-        let call = async {
+        self.within(path, timeout, async {
             let Exchange {
                 response, endpoint, ..
             } = self.exchange(path, body, false).await?;
             let status = response.status();
             if status != StatusCode::OK {
-                let bytes = response
-                    .into_body()
-                    .collect()
-                    .await
-                    .map_err(|error| self.io_error(endpoint, path, &error))?
-                    .to_bytes();
-                check_status(status, &bytes, path)?;
-                return Err(Error::Protocol {
-                    request: path,
-                    problem: format!("HTTP status {status} without an error body"),
-                });
+                let bytes = self.read_body(response, endpoint, path).await?;
+                return Err(gateway_error(status, &bytes, path));
             }
             Ok(Lines {
                 body: response.into_body(),
@@ -188,15 +163,40 @@ impl Http {
                 path,
                 endpoint: self.endpoints[endpoint].url.clone(),
             })
-        };
+        })
+        .await
+    }
+
+    /// `call`'s outcome, or [`Error::Timeout`] if `timeout` passes first.
+    async fn within<T>(
+        &self,
+        request: &'static str,
+        timeout: Duration,
+        call: impl Future<Output = Result<T, Error>>,
+    ) -> Result<T, Error> {
         match tokio::time::timeout(timeout, call).await {
             Ok(outcome) => outcome,
             Err(_) => Err(Error::Timeout {
                 endpoint: self.current_url(),
-                request: path,
+                request,
                 after: timeout,
             }),
         }
+    }
+
+    /// The whole body of `response`, which came from `endpoint`.
+    async fn read_body(
+        &self,
+        response: Response<Incoming>,
+        endpoint: usize,
+        request: &'static str,
+    ) -> Result<Bytes, Error> {
+        Ok(response
+            .into_body()
+            .collect()
+            .await
+            .map_err(|error| self.io_error(endpoint, request, &error))?
+            .to_bytes())
     }
 
     fn current_url(&self) -> String {
@@ -307,12 +307,9 @@ impl Http {
     }
 }
 
-/// Turns a gateway error (a non-200 status with `{"error", "code", "message"}`) into an
-/// [`Error::Etcd`].
-fn check_status(status: StatusCode, body: &[u8], request: &'static str) -> Result<(), Error> {
-    if status == StatusCode::OK {
-        return Ok(());
-    }
+/// The error a gateway's non-200 reply stands for: [`Error::Etcd`] when its body is
+/// `{"error", "code", "message"}`, [`Error::Protocol`] otherwise.
+fn gateway_error(status: StatusCode, body: &[u8], request: &'static str) -> Error {
     #[derive(serde::Deserialize)]
     struct Failure {
         #[serde(default)]
@@ -321,18 +318,18 @@ fn check_status(status: StatusCode, body: &[u8], request: &'static str) -> Resul
         message: String,
     }
     match serde_json::from_slice::<Failure>(body) {
-        Ok(failure) => Err(Error::Etcd {
+        Ok(failure) => Error::Etcd {
             request,
             code: failure.code,
             message: failure.message,
-        }),
-        Err(_) => Err(Error::Protocol {
+        },
+        Err(_) => Error::Protocol {
             request,
             problem: format!(
                 "HTTP status {status}: {}",
                 String::from_utf8_lossy(&body[..body.len().min(200)])
             ),
-        }),
+        },
     }
 }
 
