@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use base64::engine::general_purpose::STANDARD as BASE64;
 use base64::Engine as _;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Deserializer};
 use serde_json::{json, Value};
 
@@ -124,19 +125,12 @@ impl Client {
         self.timeout
     }
 
-    async fn call<T: for<'de> Deserialize<'de>>(
-        &self,
-        path: &'static str,
-        body: Value,
-    ) -> Result<T, Error> {
+    async fn call<T: DeserializeOwned>(&self, path: &'static str, body: Value) -> Result<T, Error> {
         let bytes = self
             .http
             .post(path, body.to_string().into_bytes(), self.timeout)
             .await?;
-        serde_json::from_slice(&bytes).map_err(|error| Error::Protocol {
-            request: path,
-            problem: format!("{error}: {}", String::from_utf8_lossy(&bytes)),
-        })
+        parse(path, &bytes)
     }
 
     /// The key `key` and its value, if it exists.
@@ -376,11 +370,7 @@ impl Watch {
             let Some(line) = self.lines.next().await? else {
                 return Ok(None);
             };
-            let reply: StreamReply<WatchReply> =
-                serde_json::from_slice(&line).map_err(|error| Error::Protocol {
-                    request: "/v3/watch",
-                    problem: format!("{error}: {}", String::from_utf8_lossy(&line)),
-                })?;
+            let reply: StreamReply<WatchReply> = parse("/v3/watch", &line)?;
             let reply = reply.into_result("/v3/watch")?;
             if reply.compact_revision > 0 {
                 return Ok(Some(WatchMessage::Compacted {
@@ -411,6 +401,14 @@ impl Watch {
             // A progress report without events: nothing to do.
         }
     }
+}
+
+/// A reply of the gateway to `request`, decoded from JSON.
+fn parse<T: DeserializeOwned>(request: &'static str, bytes: &[u8]) -> Result<T, Error> {
+    serde_json::from_slice(bytes).map_err(|error| Error::Protocol {
+        request,
+        problem: format!("{error}: {}", String::from_utf8_lossy(bytes)),
+    })
 }
 
 /// A key (or prefix) as the gateway wants it.
