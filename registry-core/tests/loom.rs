@@ -20,6 +20,9 @@ use registry_core::{AnyHandler, Error, Kind, Registry};
 
 type Handler = fn() -> u32;
 
+/// The timeout of the models' waits: long enough that none of them ends by timing out.
+const HOUR: std::time::Duration = std::time::Duration::from_secs(3600);
+
 fn h0() -> u32 {
     0
 }
@@ -499,9 +502,7 @@ fn drain_call_races_replace_and_drained() {
                 .replace("x", owned(1, &new_drops, &running))
                 .unwrap(),
         );
-        registry
-            .drained("x", std::time::Duration::from_secs(3600))
-            .unwrap();
+        registry.drained("x", HOUR).unwrap();
         assert_eq!(
             old_drops.load(Ordering::SeqCst),
             1,
@@ -537,9 +538,7 @@ fn drain_two_calls_race_unregister() {
             })
             .collect();
         drop(registry.unregister("x").unwrap());
-        registry
-            .drained("x", std::time::Duration::from_secs(3600))
-            .unwrap();
+        registry.drained("x", HOUR).unwrap();
         assert_eq!(drops.load(Ordering::SeqCst), 1, "drained before the drop");
         for caller in callers {
             match caller.join().unwrap() {
@@ -626,9 +625,7 @@ fn get_clone_races_replace_and_drained() {
         let previous = registry.replace("x", tracked(1, &new_drops)).unwrap();
         assert_eq!(previous.answer, 0);
         drop(previous);
-        registry
-            .drained("x", std::time::Duration::from_secs(3600))
-            .unwrap();
+        registry.drained("x", HOUR).unwrap();
         assert_eq!(
             old_drops.load(Ordering::SeqCst),
             1,
@@ -657,9 +654,8 @@ fn change_log_wakes_a_blocked_receiver() {
         let mut changes = registry.subscribe_with_capacity(2);
         let quitter = registry.subscribe_with_capacity(8);
         let receiver = thread::spawn(move || {
-            let hour = std::time::Duration::from_secs(3600);
-            let first = changes.recv_timeout(hour).unwrap();
-            let second = changes.recv_timeout(hour).unwrap();
+            let first = changes.recv_timeout(HOUR).unwrap();
+            let second = changes.recv_timeout(HOUR).unwrap();
             [first, second].map(|change| (change.seq(), change.name().to_owned()))
         });
         let writer = {
