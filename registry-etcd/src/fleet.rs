@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use crate::client::{Client, KeyValue, WatchMessage};
 use crate::error::Error;
-use crate::status::{parse_key, Presence, Status, StatusKey};
+use crate::status::{self, Record, Status};
 
 /// The fleet of replicas following one prefix, as seen from etcd: for rollout scripts, admin
 /// endpoints and tests.
@@ -33,7 +33,8 @@ use crate::status::{parse_key, Presence, Status, StatusKey};
 pub struct Fleet {
     client: Client,
     prefix: String,
-    status_prefix: String,
+    /// `<status prefix>/`.
+    status_dir: String,
 }
 
 /// One live replica of a [`Fleet`], from [`Fleet::replicas`].
@@ -56,7 +57,7 @@ impl Fleet {
         let prefix = prefix.trim_end_matches('/').to_owned();
         Fleet {
             client: client.clone(),
-            status_prefix: format!("{prefix}-status"),
+            status_dir: format!("{}/", status::default_prefix(&prefix)),
             prefix,
         }
     }
@@ -64,9 +65,7 @@ impl Fleet {
     /// Reads the replicas' status under `prefix` instead.
     #[must_use]
     pub fn status_prefix(mut self, prefix: &str) -> Fleet {
-        prefix
-            .trim_end_matches('/')
-            .clone_into(&mut self.status_prefix);
+        self.status_dir = format!("{}/", prefix.trim_end_matches('/'));
         self
     }
 
@@ -142,30 +141,30 @@ impl Fleet {
     /// # Errors
     /// When etcd cannot be reached or refuses.
     pub async fn replicas(&self) -> Result<Vec<ReplicaView>, Error> {
-        let status_dir = format!("{}/", self.status_prefix);
-        let range = self.client.get_prefix(&status_dir).await?;
+        let range = self.client.get_prefix(&self.status_dir).await?;
         let mut replicas: BTreeMap<&str, ReplicaView> = BTreeMap::new();
         let mut statuses: Vec<(&str, &str, Status)> = Vec::new();
         for kv in &range.kvs {
-            match parse_key(&status_dir, &kv.key) {
-                Some(StatusKey::Presence { replica }) => {
-                    if let Ok(presence) = serde_json::from_slice::<Presence>(&kv.value) {
-                        replicas.insert(
-                            replica,
-                            ReplicaView {
-                                id: replica.to_owned(),
-                                synced: presence.synced,
-                                statuses: BTreeMap::new(),
-                            },
-                        );
-                    }
+            match status::decode(&self.status_dir, &kv.key, &kv.value) {
+                Some(Record::Presence {
+                    replica,
+                    presence: Some(presence),
+                }) => {
+                    replicas.insert(
+                        replica,
+                        ReplicaView {
+                            id: replica.to_owned(),
+                            synced: presence.synced,
+                            statuses: BTreeMap::new(),
+                        },
+                    );
                 }
-                Some(StatusKey::Entry { replica, name }) => {
-                    if let Ok(status) = serde_json::from_slice::<Status>(&kv.value) {
-                        statuses.push((replica, name, status));
-                    }
-                }
-                None => {}
+                Some(Record::Entry {
+                    replica,
+                    name,
+                    status: Some(status),
+                }) => statuses.push((replica, name, status)),
+                _ => {}
             }
         }
         for (replica, name, status) in statuses {
@@ -199,7 +198,7 @@ impl Fleet {
         timeout: Duration,
     ) -> Result<Vec<String>, Error> {
         let mut view = View {
-            status_dir: format!("{}/", self.status_prefix),
+            status_dir: self.status_dir.clone(),
             name: name.to_owned(),
             revision,
             presence: BTreeMap::new(),
@@ -299,27 +298,27 @@ impl View {
     }
 
     fn apply(&mut self, kv: &KeyValue, deleted: bool) {
-        match parse_key(&self.status_dir, &kv.key) {
-            Some(StatusKey::Presence { replica }) => {
-                match serde_json::from_slice::<Presence>(&kv.value) {
-                    Ok(presence) if !deleted => {
-                        self.presence.insert(replica.to_owned(), presence.synced);
-                    }
-                    _ => {
-                        self.presence.remove(replica);
-                    }
+        match status::decode(&self.status_dir, &kv.key, &kv.value) {
+            Some(Record::Presence { replica, presence }) => match presence {
+                Some(presence) if !deleted => {
+                    self.presence.insert(replica.to_owned(), presence.synced);
                 }
-            }
-            Some(StatusKey::Entry { replica, name }) if name == self.name => {
-                match serde_json::from_slice::<Status>(&kv.value) {
-                    Ok(status) if !deleted => {
-                        self.statuses.insert(replica.to_owned(), status);
-                    }
-                    _ => {
-                        self.statuses.remove(replica);
-                    }
+                _ => {
+                    self.presence.remove(replica);
                 }
-            }
+            },
+            Some(Record::Entry {
+                replica,
+                name,
+                status,
+            }) if name == self.name => match status {
+                Some(status) if !deleted => {
+                    self.statuses.insert(replica.to_owned(), status);
+                }
+                _ => {
+                    self.statuses.remove(replica);
+                }
+            },
             _ => {}
         }
     }

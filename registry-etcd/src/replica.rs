@@ -53,7 +53,7 @@ use tokio::task::JoinHandle;
 
 use crate::client::{Client, WatchMessage};
 use crate::error::Error;
-use crate::status::{Presence, Status};
+use crate::status::{self, Presence, Status};
 
 /// What a decode function returns when a value is not a handler: any error, whose message
 /// goes to the log and to the replica's status entry for the name.
@@ -387,7 +387,7 @@ impl ReplicaBuilder {
         let status_prefix = self
             .status_prefix
             .clone()
-            .unwrap_or_else(|| format!("{}-status", self.prefix));
+            .unwrap_or_else(|| status::default_prefix(&self.prefix));
         let names_dir = format!("{}/", self.prefix);
         let status_dir = format!("{status_prefix}/");
         if status_prefix.is_empty()

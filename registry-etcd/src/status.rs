@@ -78,6 +78,42 @@ pub(crate) fn parse_key<'a>(status_dir: &str, key: &'a str) -> Option<StatusKey<
     }
 }
 
+/// The status prefix of replicas following `prefix` when none is given: `<prefix>-status`.
+pub(crate) fn default_prefix(prefix: &str) -> String {
+    format!("{prefix}-status")
+}
+
+/// A key under `<status prefix>/` with its value decoded; `None` for a value that does not
+/// decode as what the key holds (a deletion's empty value, or something else's writing).
+pub(crate) enum Record<'a> {
+    /// `<replica>`: a replica's presence.
+    Presence {
+        replica: &'a str,
+        presence: Option<Presence>,
+    },
+    /// `<replica>/<name>`: a replica's status for a name.
+    Entry {
+        replica: &'a str,
+        name: &'a str,
+        status: Option<Status>,
+    },
+}
+
+/// Splits `key` as [`parse_key`] does and decodes `value` as what the key holds.
+pub(crate) fn decode<'a>(status_dir: &str, key: &'a str, value: &[u8]) -> Option<Record<'a>> {
+    Some(match parse_key(status_dir, key)? {
+        StatusKey::Presence { replica } => Record::Presence {
+            replica,
+            presence: serde_json::from_slice(value).ok(),
+        },
+        StatusKey::Entry { replica, name } => Record::Entry {
+            replica,
+            name,
+            status: serde_json::from_slice(value).ok(),
+        },
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::{parse_key, Status, StatusKey};
