@@ -158,16 +158,14 @@ impl fmt::Display for Error {
                     0 => "it not to exist".to_owned(),
                     revision => format!("revision {revision}"),
                 };
-                match current {
-                    Some(current) => write!(
-                        f,
-                        "`{key}` was changed by another writer: the write expected {expected}, the key is at revision {current}; read it again and retry"
-                    ),
-                    None => write!(
-                        f,
-                        "`{key}` was changed by another writer: the write expected {expected}, the key does not exist; read it again and retry"
-                    ),
-                }
+                let now = match current {
+                    Some(current) => format!("is at revision {current}"),
+                    None => "does not exist".to_owned(),
+                };
+                write!(
+                    f,
+                    "`{key}` was changed by another writer: the write expected {expected}, the key {now}; read it again and retry"
+                )
             }
             Error::InvalidConfig {
                 setting,
@@ -237,5 +235,34 @@ impl std::error::Error for Error {
 impl From<registry_core::Error> for Error {
     fn from(error: registry_core::Error) -> Self {
         Error::Registry(error)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Error;
+
+    #[test]
+    fn conflicts_say_where_the_key_is_now() {
+        let conflict = |expected, current| {
+            Error::Conflict {
+                key: "/app/greet".to_owned(),
+                expected,
+                current,
+            }
+            .to_string()
+        };
+        assert_eq!(
+            conflict(3, Some(5)),
+            "`/app/greet` was changed by another writer: the write expected revision 3, the key is at revision 5; read it again and retry"
+        );
+        assert_eq!(
+            conflict(0, Some(5)),
+            "`/app/greet` was changed by another writer: the write expected it not to exist, the key is at revision 5; read it again and retry"
+        );
+        assert_eq!(
+            conflict(3, None),
+            "`/app/greet` was changed by another writer: the write expected revision 3, the key does not exist; read it again and retry"
+        );
     }
 }
