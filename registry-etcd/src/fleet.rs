@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use crate::client::{Client, KeyValue, WatchMessage};
 use crate::error::Error;
+use crate::replica::Backoff;
 use crate::status::{self, Record, Status};
 
 /// The fleet of replicas following one prefix, as seen from etcd: for rollout scripts, admin
@@ -228,14 +229,13 @@ impl Fleet {
         view: &mut View,
         last_error: &mut Option<Error>,
     ) -> Vec<String> {
-        let mut delay = Duration::from_millis(100);
+        let mut backoff = Backoff::new();
         loop {
             let range = match self.client.get_prefix(&view.status_dir).await {
                 Ok(range) => range,
                 Err(error) => {
                     *last_error = Some(error);
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(crate::replica::MAX_BACKOFF);
+                    tokio::time::sleep(backoff.next_exact()).await;
                     continue;
                 }
             };
@@ -251,8 +251,7 @@ impl Fleet {
                 Ok(watch) => watch,
                 Err(error) => {
                     *last_error = Some(error);
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(crate::replica::MAX_BACKOFF);
+                    tokio::time::sleep(backoff.next_exact()).await;
                     continue;
                 }
             };

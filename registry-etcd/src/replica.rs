@@ -879,14 +879,13 @@ fn panic_message(panic: &(dyn std::any::Any + Send)) -> &str {
     }
 }
 
-/// Delays between attempts: doubling from [`FIRST_BACKOFF`] to [`MAX_BACKOFF`], each shortened
-/// by up to a fifth at random so that replicas that lost etcd together do not return together.
-struct Backoff {
+/// Delays between attempts: doubling from [`FIRST_BACKOFF`] to [`MAX_BACKOFF`].
+pub(crate) struct Backoff {
     next: Duration,
 }
 
 impl Backoff {
-    fn new() -> Backoff {
+    pub(crate) fn new() -> Backoff {
         Backoff {
             next: FIRST_BACKOFF,
         }
@@ -896,9 +895,17 @@ impl Backoff {
         self.next = FIRST_BACKOFF;
     }
 
-    fn next_delay(&mut self) -> Duration {
+    /// The next delay, not shortened (the fleet's drain wait retries on these).
+    pub(crate) fn next_exact(&mut self) -> Duration {
         let delay = self.next;
         self.next = (delay * 2).min(MAX_BACKOFF);
+        delay
+    }
+
+    /// The next delay shortened by up to a fifth at random, so that replicas that lost etcd
+    /// together do not return together.
+    fn next_delay(&mut self) -> Duration {
+        let delay = self.next_exact();
         let mut hasher = std::collections::hash_map::RandomState::new().build_hasher();
         hasher.write_u64(delay.as_nanos() as u64);
         let fifth = delay / 5;
@@ -921,5 +928,12 @@ mod tests {
         assert!(delays[9] >= MAX_BACKOFF * 4 / 5, "{delays:?}");
         backoff.reset();
         assert!(backoff.next_delay() <= FIRST_BACKOFF);
+    }
+
+    #[test]
+    fn exact_backoff_doubles_from_100_ms_up_to_the_cap() {
+        let mut backoff = Backoff::new();
+        let delays: Vec<_> = (0..8).map(|_| backoff.next_exact().as_millis()).collect();
+        assert_eq!(delays, [100, 200, 400, 800, 1600, 3200, 5000, 5000]);
     }
 }
