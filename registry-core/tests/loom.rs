@@ -675,3 +675,23 @@ fn change_log_wakes_a_blocked_receiver() {
     });
     assert!(runs > 1);
 }
+
+/// The waiter list (registry-core/src/wakers.rs) under the change log: a task awaiting
+/// `recv` while a writer registers is woken and receives the change. The task registers its
+/// waker under the lock the delivery takes; registering it after letting that lock go loses
+/// the wake-up, which loom reports as a deadlock of `block_on`.
+#[test]
+fn change_log_wakes_an_async_receiver() {
+    let runs = explore("change_log_wakes_an_async_receiver", Some(4), || {
+        let registry = Arc::new(Registry::<Handler>::new());
+        let mut changes = registry.subscribe();
+        let writer = {
+            let registry = Arc::clone(&registry);
+            thread::spawn(move || registry.register("a", h0).unwrap())
+        };
+        let change = loom::future::block_on(changes.recv()).unwrap();
+        assert_eq!((change.seq(), change.name()), (1, "a"));
+        writer.join().unwrap();
+    });
+    assert!(runs > 1);
+}
