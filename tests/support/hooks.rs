@@ -80,57 +80,78 @@ impl Trap {
     }
 }
 
-/// A handler: answers `answer`. Every clone fires the trap shared by the original and its
+/// The traps a watched value carries: every clone fires the trap shared by the original and its
 /// clones; only the original's drop fires its drop trap (clones get none), so a test can tell
 /// the drop of the copy the registry holds from the drop of a clone it was handed.
+struct Watched {
+    clone: Arc<Trap>,
+    drop: Option<Arc<Trap>>,
+}
+
+impl Watched {
+    fn original() -> Self {
+        Watched {
+            clone: Arc::default(),
+            drop: Some(Arc::default()),
+        }
+    }
+
+    fn clone_trap(&self) -> Arc<Trap> {
+        Arc::clone(&self.clone)
+    }
+
+    fn drop_trap(&self) -> Arc<Trap> {
+        Arc::clone(self.drop.as_ref().expect("an original, not a clone"))
+    }
+}
+
+impl Clone for Watched {
+    fn clone(&self) -> Self {
+        self.clone.fire();
+        Watched {
+            clone: Arc::clone(&self.clone),
+            drop: None,
+        }
+    }
+}
+
+impl Drop for Watched {
+    fn drop(&mut self) {
+        if let Some(trap) = &self.drop {
+            trap.fire();
+        }
+    }
+}
+
+/// A handler: answers `answer`, watched (see [`Watched`]).
+#[derive(Clone)]
 pub struct Probe {
     pub answer: u64,
-    clone_trap: Arc<Trap>,
-    drop_trap: Option<Arc<Trap>>,
+    watched: Watched,
 }
 
 impl Probe {
     pub fn new(answer: u64) -> Self {
         Probe {
             answer,
-            clone_trap: Arc::default(),
-            drop_trap: Some(Arc::default()),
+            watched: Watched::original(),
         }
     }
 
     /// Fires when this handler or any clone of it is cloned.
     pub fn clone_trap(&self) -> Arc<Trap> {
-        Arc::clone(&self.clone_trap)
+        self.watched.clone_trap()
     }
 
     /// Fires when this very value (not a clone) is dropped.
     pub fn drop_trap(&self) -> Arc<Trap> {
-        Arc::clone(self.drop_trap.as_ref().expect("an original, not a clone"))
+        self.watched.drop_trap()
     }
 }
 
 impl std::fmt::Debug for Probe {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Probe({})", self.answer)
-    }
-}
-
-impl Clone for Probe {
-    fn clone(&self) -> Self {
-        self.clone_trap.fire();
-        Probe {
-            answer: self.answer,
-            clone_trap: Arc::clone(&self.clone_trap),
-            drop_trap: None,
-        }
-    }
-}
-
-impl Drop for Probe {
-    fn drop(&mut self) {
-        if let Some(trap) = &self.drop_trap {
-            trap.fire();
-        }
     }
 }
 
@@ -146,52 +167,32 @@ pub fn arm_default(hook: impl FnOnce() + Send + 'static) {
 
 /// Metadata: an id, with the same traps as [`Probe`]. `Default` (id 0) runs the hook armed
 /// with [`arm_default`] on the calling thread.
+#[derive(Clone)]
 pub struct Tag {
     pub id: u32,
-    clone_trap: Arc<Trap>,
-    drop_trap: Option<Arc<Trap>>,
+    watched: Watched,
 }
 
 impl Tag {
     pub fn new(id: u32) -> Self {
         Tag {
             id,
-            clone_trap: Arc::default(),
-            drop_trap: Some(Arc::default()),
+            watched: Watched::original(),
         }
     }
 
     pub fn clone_trap(&self) -> Arc<Trap> {
-        Arc::clone(&self.clone_trap)
+        self.watched.clone_trap()
     }
 
     pub fn drop_trap(&self) -> Arc<Trap> {
-        Arc::clone(self.drop_trap.as_ref().expect("an original, not a clone"))
+        self.watched.drop_trap()
     }
 }
 
 impl std::fmt::Debug for Tag {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "Tag({})", self.id)
-    }
-}
-
-impl Clone for Tag {
-    fn clone(&self) -> Self {
-        self.clone_trap.fire();
-        Tag {
-            id: self.id,
-            clone_trap: Arc::clone(&self.clone_trap),
-            drop_trap: None,
-        }
-    }
-}
-
-impl Drop for Tag {
-    fn drop(&mut self) {
-        if let Some(trap) = &self.drop_trap {
-            trap.fire();
-        }
     }
 }
 
